@@ -1,0 +1,119 @@
+"""Words for the recommendation: a rationale naming the flags, a script to say, and follow-up advice.
+
+Written for this project. The script depends on the action and on the most serious flag, because
+"I'd like to stop here" reads differently after a rude remark than after a request for bank details.
+"""
+from __future__ import annotations
+
+from redflags.model.taxonomy import BY_ID
+
+# What the candidate can say in the room, per action; for end_interview and
+# proceed_with_caution it depends on the flag that drove the advice.
+END_SCRIPTS: dict[str, str] = {
+    "scam": ("I'm not comfortable sharing any personal or financial details, and I won't be sending any "
+             "money. I'm going to end our conversation here. Thank you."),
+    "harassment": ("I'd like to stop the interview now. I don't think this is the right environment for me. "
+                   "Thank you for your time."),
+    "discrimination": ("I'd rather keep this conversation to my qualifications for the role. I don't think "
+                       "we're the right fit, so I'll end the interview here. Thank you for your time."),
+    "disrespect": ("I appreciate your time, but I don't think this role is the right fit for me, so I'd like "
+                   "to end the interview here. Thank you."),
+    "bait_and_switch": ("This sounds quite different from the role that was advertised, so I don't think it's "
+                        "the right fit for me. I'll stop here. Thanks for explaining it."),
+    "unreasonable_task": ("I'm not able to take on that amount of unpaid work as part of an application. If "
+                          "that is a required step, I'll withdraw here. Thank you."),
+    "pressure_tactics": ("I don't make decisions like this on the spot, so I'll have to decline. Thank you for "
+                         "your time."),
+    "toxic_culture": ("Thank you for being open about how the team works. I don't think it's the right fit for "
+                      "me, so I'd like to end things here."),
+    "disorganized_process": ("Given how the process has gone, I don't think this is the right fit for me. "
+                             "Thank you for your time."),
+}
+
+CAUTION_QUESTIONS: dict[str, str] = {
+    "disorganized_process": ("Could you walk me through the rest of the process: who I'd meet next, and when "
+                             "you expect to decide?"),
+    "toxic_culture": ("What do typical working hours look like for the team, and how long have people on it "
+                      "been there?"),
+    "bait_and_switch": ("Could you confirm the title, hours, pay and location in writing? They seem to differ "
+                        "from the posting."),
+    "pressure_tactics": ("I'd like a few days to consider any offer. Is that possible?"),
+    "unreasonable_task": ("How long do you expect the exercise to take, and how is it used afterwards?"),
+    "disrespect": ("Could we come back to my experience with that? I'd like to finish my answer."),
+    "discrimination": ("Can you tell me how that relates to the requirements of the role?"),
+    "harassment": ("I'd like to keep this to the role, please."),
+    "scam": ("Before I share anything else, can you send the offer and the company's details from a company "
+             "e-mail address so I can verify them?"),
+}
+
+FOLLOW_UP: dict[str, str] = {
+    "continue": "Send the usual short thank-you note within a day, mentioning one thing you discussed.",
+    "proceed_with_caution": ("Send a brief thank-you note, and ask in it for whatever was unclear (the next "
+                             "steps, the terms in writing). Check reviews and talk to a current employee "
+                             "before accepting anything."),
+    "finish_then_withdraw": ("A thank-you note is optional. Within a day or two, send a short, courteous "
+                             "e-mail withdrawing: thank them for their time and say you have decided the role "
+                             "is not the right fit. No explanation is owed."),
+    "end_interview": ("No thank-you note is needed. If you want a record, send a one-line e-mail confirming "
+                      "that you have withdrawn. Write down what was said, with the date and names, while you "
+                      "remember it."),
+}
+SCAM_FOLLOW_UP = ("Share nothing more and send no money. Stop replying, keep the messages, and report the "
+                  "posting to the job board and to your local fraud-reporting service. If you already gave "
+                  "bank details, call your bank now.")
+DISCRIMINATION_FOLLOW_UP = (" If you think a question was unlawful, write down the exact words; an employment "
+                            "adviser can tell you your options.")
+
+CONTINUE_SCRIPT = ("Nothing special to say: answer as usual, and at the end ask about next steps and when "
+                   "you can expect to hear back.")
+WITHDRAW_SCRIPT = ("Stay polite and finish the interview. If a follow-up is expected, you can say: \"Thank you, "
+                   "I'll think it over and get back to you.\"")
+
+
+def _names(categories: list[str]) -> str:
+    titles = [BY_ID[c].title.lower() for c in categories]
+    if len(titles) <= 1:
+        return "".join(titles)
+    return ", ".join(titles[:-1]) + " and " + titles[-1]
+
+
+def advise(action: str, flagged: list[str], softened: bool = False) -> tuple[str, str, str]:
+    """Return (rationale, script, follow_up) for `action` given the flagged categories, most serious first."""
+    top = flagged[0] if flagged else None
+    if not flagged:
+        rationale = "No red flag was found in the account."
+        if action != "continue":
+            rationale += " The overall tone still suggests checking the details before accepting."
+    else:
+        rationale = f"The account reports signs of {_names(flagged)}."
+        if action == "end_interview":
+            rationale += " That is serious enough that it is reasonable to stop the interview now."
+        elif action == "finish_then_withdraw":
+            rationale += " It is a real concern, but you can finish politely and withdraw afterwards."
+        elif action == "proceed_with_caution":
+            rationale += " The signs are mild or ambiguous: finish, ask pointed questions and verify."
+        else:
+            rationale += " They look minor; carry on as usual."
+    if softened:
+        rationale += (" Because you want a future with this employer in another role, finishing politely "
+                      "serves you better than walking out.")
+
+    if action == "end_interview" and top:
+        script = END_SCRIPTS[top]
+    elif action == "proceed_with_caution" and top:
+        script = f"Ask: \"{CAUTION_QUESTIONS[top]}\""
+    elif action == "finish_then_withdraw":
+        script = WITHDRAW_SCRIPT
+        if top:
+            script += f" If you want to test the concern first, ask: \"{CAUTION_QUESTIONS[top]}\""
+    elif action == "proceed_with_caution":
+        script = "Ask: \"Could you tell me more about the role's day-to-day and the next steps?\""
+    else:
+        script = CONTINUE_SCRIPT
+
+    follow_up = FOLLOW_UP[action]
+    if "scam" in flagged and action in {"end_interview", "finish_then_withdraw"}:
+        follow_up = SCAM_FOLLOW_UP
+    elif "discrimination" in flagged and action != "continue":
+        follow_up += DISCRIMINATION_FOLLOW_UP
+    return rationale, script, follow_up

@@ -1,0 +1,321 @@
+"""The prediction core shared by the API, the CLI and the batch scorer.
+
+`Predictor.predict(texts, context=None, evidence=True)` scores each text as a whole and sentence by
+sentence, combines the two (the rule chosen at training time), applies the per-category thresholds,
+picks the recommendation and attaches evidence spans and advice.
+
+Inference runs on a lean path over the fitted Pipeline: the same analyzers, vocabularies, idf
+weights and coefficients, without scikit-learn's per-call validation and sparse-matrix overhead.
+`tests/model/test_lean_path.py` proves it equal to `pipeline.predict_proba`.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from redflags.model.advice import advise
+from redflags.model.sentences import sentence_spans
+from redflags.model.taxonomy import BY_ID, CATEGORIES, NEVER_SOFTENED, RECOMMENDATIONS
+
+MAX_EVIDENCE = 3
+_GROUP = 256  # documents scored per block, which bounds the temporary (nnz x categories) array
+
+
+@dataclass
+class Evidence:
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class RedFlag:
+    category: str
+    probability: float
+    severity: int
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
+class Recommendation:
+    action: str
+    confidence: float
+    rationale: str
+    script: str
+    follow_up: str
+
+
+@dataclass
+class Prediction:
+    model_version: str
+    flagged: bool
+    red_flags: list[RedFlag]
+    scores: dict[str, float]
+    recommendation: Recommendation
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def combine(whole: np.ndarray, sentence_max: np.ndarray, rule: str) -> np.ndarray:
+    """Combine whole-text and best-sentence probabilities (arrays of the same shape)."""
+    if rule == "whole":
+        return whole
+    best = np.maximum(whole, sentence_max)
+    if rule == "max":
+        return best
+    if rule == "blend":
+        return (whole + best) / 2.0
+    raise ValueError(f"unknown combination rule {rule!r}")
+
+
+class LinearTextScorer:
+    """Category logits straight from the fitted TF-IDF vectorizers and one-vs-rest coefficients."""
+
+    def __init__(self, pipeline) -> None:
+        union = pipeline.named_steps["features"]
+        self.parts = []
+        offset = 0
+        for _, vec in union.transformer_list:
+            if vec.norm != "l2" or not vec.use_idf:
+                raise ValueError("the lean path supports l2-normalised TF-IDF vectorizers only")
+            self.parts.append((vec.build_analyzer(), vec.vocabulary_, vec.idf_, vec.sublinear_tf, offset))
+            offset += len(vec.idf_)
+        self.n_features = offset
+        estimators = pipeline.named_steps["clf"].estimators_
+        self.coef = np.zeros((offset, len(estimators)))
+        self.intercept = np.zeros(len(estimators))
+        for k, est in enumerate(estimators):
+            if hasattr(est, "coef_"):
+                self.coef[:, k] = est.coef_.ravel()
+                self.intercept[k] = est.intercept_[0]
+            else:  # a category with one class in training: sklearn's constant predictor
+                self.intercept[k] = 50.0 if float(np.ravel(est.y_)[0]) > 0.5 else -50.0
+
+    def encode(self, docs: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CSR parts (indptr, indices, data) of the TF-IDF rows, exactly as the vectorizers would make them."""
+        indptr = [0]
+        indices: list[np.ndarray] = []
+        data: list[np.ndarray] = []
+        nnz = 0
+        for doc in docs:
+            for analyzer, vocab, idf, sublinear, offset in self.parts:
+                counts: dict[int, int] = {}
+                for token in analyzer(doc):
+                    j = vocab.get(token)
+                    if j is not None:
+                        counts[j] = counts.get(j, 0) + 1
+                if not counts:
+                    continue
+                idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+                tf = np.fromiter(counts.values(), dtype=float, count=len(counts))
+                if sublinear:
+                    tf = np.log(tf) + 1.0
+                values = tf * idf[idx]
+                values /= np.sqrt(values @ values)
+                indices.append(idx + offset)
+                data.append(values)
+                nnz += len(idx)
+            indptr.append(nnz)
+        if not indices:
+            return np.asarray(indptr), np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.asarray(indptr), np.concatenate(indices), np.concatenate(data)
+
+    def linear(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Rows of X @ weights for the CSR parts, in blocks so memory stays bounded."""
+        n = len(indptr) - 1
+        out = np.zeros((n, weights.shape[1]))
+        for lo in range(0, n, _GROUP):
+            hi = min(n, lo + _GROUP)
+            a, b = indptr[lo], indptr[hi]
+            if a == b:
+                continue
+            contrib = data[a:b, None] * weights[indices[a:b]]
+            cums = np.vstack([np.zeros((1, weights.shape[1])), np.cumsum(contrib, axis=0)])
+            starts = indptr[lo:hi] - a
+            ends = indptr[lo + 1:hi + 1] - a
+            out[lo:hi] = cums[ends] - cums[starts]
+        return out
+
+    def probabilities(self, docs: Sequence[str]) -> np.ndarray:
+        indptr, indices, data = self.encode(docs)
+        return _sigmoid(self.linear(indptr, indices, data, self.coef) + self.intercept)
+
+
+@dataclass
+class Scored:
+    """Intermediate scores of a batch of texts."""
+
+    whole: np.ndarray                           # whole-text probabilities, n x 9
+    best_sentence: np.ndarray                   # best sentence's probability per category, n x 9
+    spans: list[list[tuple[int, int]]]          # sentence spans per text
+    per_sentence: list[np.ndarray]              # per text: sentences x 9 (the whole text if one sentence)
+    whole_rows: tuple[np.ndarray, np.ndarray, np.ndarray]  # CSR parts of the whole-text TF-IDF rows
+    probs: np.ndarray | None = None             # combined, set by Predictor.score
+
+
+def score_texts(scorer: LinearTextScorer, texts: Sequence[str]) -> Scored:
+    """Score each text whole and, when it has several sentences, sentence by sentence (one encode pass)."""
+    docs: list[str] = []
+    owners: list[tuple[int, int]] = []
+    spans: list[list[tuple[int, int]]] = []
+    for text in texts:
+        text_spans = sentence_spans(text)
+        first = len(docs)
+        docs.append(text)
+        if len(text_spans) > 1:
+            docs.extend(text[s:e] for s, e in text_spans)
+        owners.append((first, len(docs)))
+        spans.append(text_spans)
+    indptr, indices, data = scorer.encode(docs)
+    probs = _sigmoid(scorer.linear(indptr, indices, data, scorer.coef) + scorer.intercept)
+    whole_idx = [first for first, _ in owners]
+    whole = probs[whole_idx] if owners else np.zeros((0, scorer.coef.shape[1]))
+    per_sentence = [probs[first + 1:end] if end - first > 1 else probs[first:end] for first, end in owners]
+    best = np.vstack([p.max(axis=0) for p in per_sentence]) if owners else whole
+    return Scored(whole, best, spans, per_sentence, _select_rows(indptr, indices, data, whole_idx))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class Predictor:
+    """A loaded model bundle, ready to score texts. Build it with `redflags.model.artifact.load_predictor`."""
+
+    def __init__(self, bundle: Mapping[str, Any]) -> None:
+        self.pipeline = bundle["pipeline"]
+        self.recommender = bundle["recommender"]
+        self.rec_features: str = bundle["rec_features"]
+        self.combine_rule: str = bundle["combine"]
+        self.thresholds = np.array([bundle["thresholds"][c] for c in CATEGORIES], dtype=float)
+        self.metadata: dict[str, Any] = dict(bundle.get("metadata", {}))
+        self.version: str = str(self.metadata.get("model_version", "unversioned"))
+        self.scorer = LinearTextScorer(self.pipeline)
+        self._rec_classes = list(self.recommender.classes_)
+        if set(self._rec_classes) - set(RECOMMENDATIONS):
+            raise ValueError(f"recommender knows unexpected actions {self._rec_classes}")
+        coef = self.recommender.coef_.T  # (features, classes)
+        n_text = self.scorer.n_features if self.rec_features in {"tfidf", "both"} else 0
+        self._rec_text_coef = coef[:n_text]
+        self._rec_prob_coef = coef[n_text:]
+        self._rec_intercept = self.recommender.intercept_
+
+    # -- scoring -------------------------------------------------------------------------------
+    def score(self, texts: Sequence[str]) -> "Scored":
+        """Combined category probabilities (n x 9), with what evidence and the recommender need."""
+        scored = score_texts(self.scorer, texts)
+        scored.probs = combine(scored.whole, scored.best_sentence, self.combine_rule)
+        return scored
+
+    def recommendation_probabilities(self, scored: "Scored") -> np.ndarray:
+        """Probabilities of the actions (columns in recommender.classes_ order)."""
+        z = np.tile(self._rec_intercept, (len(scored.probs), 1))
+        if self.rec_features in {"probs", "both"}:
+            z = z + scored.probs @ self._rec_prob_coef
+        if self.rec_features in {"tfidf", "both"}:
+            z = z + self.scorer.linear(*scored.whole_rows, self._rec_text_coef)
+        return _softmax(z)
+
+    def predict(self, texts: Sequence[str], context: Mapping[str, Any] | None = None, evidence: bool = True,
+                thresholds: Mapping[str, float] | None = None) -> list[Prediction]:
+        """Score `texts`; `context` may say {"open_to_other_roles": true}; `thresholds` overrides per category.
+
+        Returns one Prediction per text, in order.
+        """
+        if isinstance(texts, str):
+            raise TypeError("predict takes a list of texts, not a single string")
+        cut = self.thresholds.copy()
+        for category, value in (thresholds or {}).items():
+            if category not in BY_ID:
+                raise ValueError(f"unknown category in thresholds: {category!r}")
+            if not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"threshold for {category} must be in [0, 1], got {value}")
+            cut[CATEGORIES.index(category)] = float(value)
+        open_to_other_roles = bool((context or {}).get("open_to_other_roles", False))
+        if not texts:
+            return []
+        scored = self.score(texts)
+        probs, spans, per_sentence = scored.probs, scored.spans, scored.per_sentence
+        rec_probs = self.recommendation_probabilities(scored)
+        out = []
+        for i, text in enumerate(texts):
+            hits = [k for k in range(len(CATEGORIES)) if probs[i, k] >= cut[k]]
+            # most serious first, then most probable
+            hits.sort(key=lambda k: (-BY_ID[CATEGORIES[k]].severity, -probs[i, k]))
+            flagged = [CATEGORIES[k] for k in hits]
+            action, confidence, softened = self._decide(rec_probs[i], flagged, open_to_other_roles)
+            rationale, script, follow_up = advise(action, flagged, softened)
+            red_flags = [
+                RedFlag(category=CATEGORIES[k], probability=float(probs[i, k]),
+                        severity=BY_ID[CATEGORIES[k]].severity,
+                        evidence=_evidence(text, spans[i], per_sentence[i][:, k], cut[k]) if evidence else [])
+                for k in hits
+            ]
+            out.append(Prediction(
+                model_version=self.version,
+                flagged=bool(hits),
+                red_flags=red_flags,
+                scores={c: float(probs[i, k]) for k, c in enumerate(CATEGORIES)},
+                recommendation=Recommendation(action, confidence, rationale, script, follow_up),
+            ))
+        return out
+
+    def _decide(self, rec_probs: np.ndarray, flagged: list[str], open_to_other_roles: bool) -> tuple[str, float, bool]:
+        """The recommender's action, held to the contract: no red flag never ends an interview, and a
+        candidate open to other roles is told to finish politely unless harassment, discrimination or
+        a scam is flagged."""
+        order = np.argsort(-rec_probs)
+        action = self._rec_classes[order[0]]
+        confidence = float(rec_probs[order[0]])
+        if not flagged and action == "end_interview":
+            action = self._rec_classes[order[1]] if self._rec_classes[order[1]] != "end_interview" else "proceed_with_caution"
+            confidence = float(rec_probs[self._rec_classes.index(action)])
+        softened = False
+        if open_to_other_roles and action == "end_interview" and not NEVER_SOFTENED & set(flagged):
+            action, softened = "finish_then_withdraw", True
+        return action, confidence, softened
+
+    def actions(self, texts: Sequence[str], context: Mapping[str, Any] | None = None) -> list[str]:
+        """Just the recommended action per text (the evaluation uses it)."""
+        return [p.recommendation.action for p in self.predict(texts, context=context, evidence=False)]
+
+
+def _select_rows(indptr, indices, data, rows):
+    """CSR parts of the given rows only."""
+    new_ptr = [0]
+    idx_parts, data_parts = [], []
+    for r in rows:
+        a, b = indptr[r], indptr[r + 1]
+        idx_parts.append(indices[a:b])
+        data_parts.append(data[a:b])
+        new_ptr.append(new_ptr[-1] + (b - a))
+    if not idx_parts:
+        return np.asarray(new_ptr), indices[:0], data[:0]
+    return np.asarray(new_ptr), np.concatenate(idx_parts), np.concatenate(data_parts)
+
+
+def _evidence(text: str, spans: list[tuple[int, int]], sentence_probs: np.ndarray, threshold: float) -> list[Evidence]:
+    """Up to three sentences ranked by their own probability for the category; the best one always."""
+    if not spans:
+        start, end = 0, len(text)
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        return [Evidence(text[start:end], start, end)] if end > start else []
+    if len(spans) == 1:
+        s, e = spans[0]
+        return [Evidence(text[s:e], s, e)]
+    order = np.argsort(-sentence_probs, kind="stable")
+    chosen = [order[0]] + [j for j in order[1:MAX_EVIDENCE] if sentence_probs[j] >= 0.5 * threshold]
+    return [Evidence(text[spans[j][0]:spans[j][1]], spans[j][0], spans[j][1]) for j in chosen]

@@ -1,0 +1,61 @@
+"""Split an anecdote into sentence spans with character offsets into the original text.
+
+Why: a red flag in one sentence of a long letter is scored on that sentence as well, and
+evidence is returned as spans with `text[start:end]` equal to the quoted words.
+"""
+from __future__ import annotations
+
+import re
+
+# A sentence ends at . ! ? or … (with any closing quotes/brackets), or at a line break.
+_SENTENCE = re.compile(r"[^.!?…\n]*(?:[.!?…]+[\"'”’)\]]*|\n|$)")
+_MAX_WORDS = 60          # a run-on "sentence" longer than this is cut at commas/semicolons
+_CLAUSE = re.compile(r"[^,;:]*(?:[,;:]|$)")
+_WORD = re.compile(r"\S+")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Return (start, end) spans of the non-blank sentences of `text`, stripped of outer white space."""
+    spans: list[tuple[int, int]] = []
+    for match in _SENTENCE.finditer(text):
+        start, end = match.span()
+        if start == end:
+            continue
+        for s, e in _split_long(text, start, end):
+            s, e = _strip(text, s, e)
+            if e > s and any(ch.isalnum() for ch in text[s:e]):
+                spans.append((s, e))
+    return spans
+
+
+def _split_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    if len(text[start:end].split()) <= _MAX_WORDS:
+        return [(start, end)]
+    pieces, piece_start, words = [], start, 0
+    for match in _CLAUSE.finditer(text, start, end):
+        if match.start() == match.end():
+            continue
+        words += len(match.group().split())
+        if words >= _MAX_WORDS // 2:
+            pieces.append((piece_start, match.end()))
+            piece_start, words = match.end(), 0
+    if piece_start < end:
+        pieces.append((piece_start, end))
+    return [window for s, e in pieces for window in _word_windows(text, s, e)]
+
+
+def _word_windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Cut a clause with no punctuation to speak of into windows of half the sentence limit."""
+    words = list(_WORD.finditer(text, start, end))
+    if len(words) <= _MAX_WORDS:
+        return [(start, end)]
+    step = _MAX_WORDS // 2
+    return [(words[i].start(), words[min(i + step, len(words)) - 1].end()) for i in range(0, len(words), step)]
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

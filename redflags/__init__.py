@@ -1,0 +1,3 @@
+"""interview-redflags: find the red flags in a candidate's account of an interview, and advise."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,125 @@
+"""The `redflags` command: train, score a file, classify a text, serve. Thin wrappers over the library."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from redflags.config import (DEFAULT_DATA, DEFAULT_MODEL_PATH, DEFAULT_REPORTS, DEFAULT_TRAIN_CONFIG, ConfigError,
+                             Settings, TrainConfig)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from redflags.training.data import CorpusError
+    from redflags.training.run import run_training
+
+    try:
+        config = TrainConfig.from_toml(args.config)
+        model_path = Path(args.out) / "model.joblib" if args.out else DEFAULT_MODEL_PATH
+        run_training(Path(args.data), model_path, Path(args.reports), config)
+    except (CorpusError, ConfigError, FileNotFoundError) as exc:
+        print(f"redflags train: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _classify(args: argparse.Namespace) -> int:
+    from redflags.model.artifact import ArtifactError, load_predictor
+
+    text = sys.stdin.read() if args.text in (None, "-") else args.text
+    if not text.strip():
+        print("redflags classify: the text is empty", file=sys.stderr)
+        return 2
+    try:
+        predictor = load_predictor(args.model)
+    except ArtifactError as exc:
+        print(f"redflags classify: {exc}", file=sys.stderr)
+        return 2
+    context = {"open_to_other_roles": True} if args.open_to_other_roles else None
+    print(json.dumps(predictor.predict([text], context=context)[0].to_dict(), indent=2))
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from redflags.batch.score import BatchError, score_file
+
+    try:
+        score_file(args.input, args.output, text_column=args.text_column, id_column=args.id_column,
+                   model_path=args.model, jobs=args.jobs, chunksize=args.chunksize, evidence=args.evidence,
+                   engine=args.engine, scheduler=args.scheduler, quiet=args.quiet, encoding=args.encoding)
+    except BatchError as exc:
+        print(f"redflags score: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Run gunicorn on the configured host and port, training a model first if there is none."""
+    settings = Settings.from_env()
+    if not settings.model_path.exists() and settings.model_path == DEFAULT_MODEL_PATH:
+        print(f"no model at {settings.model_path}: training one first", file=sys.stderr)
+        if _train(argparse.Namespace(data=str(DEFAULT_DATA), out=None, reports=str(DEFAULT_REPORTS),
+                                     config=str(DEFAULT_TRAIN_CONFIG))):
+            return 2
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    argv = [str(gunicorn), "--bind", f"{settings.host}:{settings.port}", "--workers", str(settings.workers),
+            "--access-logfile", "-", "--log-level", settings.log_level,
+            "redflags.service.app:create_app()"]
+    os.execv(argv[0], argv)
+    return 0  # not reached
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="redflags", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train from the labelled corpus and write the evaluation report")
+    p.add_argument("--data", default=str(DEFAULT_DATA), help="labelled corpus CSV (default: %(default)s)")
+    p.add_argument("--out", default=None, help="folder for model.joblib (default: model/artifacts)")
+    p.add_argument("--reports", default=str(DEFAULT_REPORTS), help="folder for metrics, card and plots")
+    p.add_argument("--config", default=str(DEFAULT_TRAIN_CONFIG), help="training config TOML")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("classify", help="classify one text (argument or standard input) and print JSON")
+    p.add_argument("text", nargs="?", help="the anecdote; '-' or nothing reads standard input")
+    p.add_argument("--model", default=str(Settings.from_env().model_path))
+    p.add_argument("--open-to-other-roles", action="store_true", help="the candidate wants a future there")
+    p.set_defaults(func=_classify)
+
+    p = sub.add_parser("score", help="score a CSV/TSV/Parquet file of texts, streaming")
+    p.add_argument("input", help="input file (.csv, .csv.gz, .tsv, .parquet) or - for standard input")
+    p.add_argument("-o", "--output", required=True, help="output file, or - for standard output")
+    p.add_argument("--text-column", required=True)
+    p.add_argument("--id-column", default=None)
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (local engine)")
+    p.add_argument("--chunksize", type=int, default=5000, help="rows per chunk")
+    p.add_argument("--evidence", action="store_true", help="add an evidence column (JSON)")
+    p.add_argument("--engine", choices=["local", "dask"], default="local")
+    p.add_argument("--scheduler", default=None, help="address of a Dask scheduler to join (dask engine)")
+    p.add_argument("--encoding", default="utf-8", help="input text encoding (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--model", default=str(Settings.from_env().model_path))
+    p.set_defaults(func=_score)
+
+    p = sub.add_parser("serve", help="run the HTTP service under gunicorn (REDFLAGS_* settings)")
+    p.set_defaults(func=_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"redflags: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

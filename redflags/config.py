@@ -1,0 +1,139 @@
+"""Typed configuration in one place: training settings from TOML, service settings from REDFLAGS_* variables."""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from redflags.model.taxonomy import CATEGORIES
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = PROJECT_ROOT / "data" / "anecdotes.csv"
+DEFAULT_MODEL_DIR = PROJECT_ROOT / "model" / "artifacts"
+DEFAULT_MODEL_PATH = DEFAULT_MODEL_DIR / "model.joblib"
+DEFAULT_REPORTS = PROJECT_ROOT / "reports"
+DEFAULT_TRAIN_CONFIG = Path(__file__).resolve().parent / "train_config.toml"
+
+MAX_TEXT_CHARS = 20_000
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or out of range; the message names it."""
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    features: tuple[str, ...] = ("word", "word+char")
+    word_ngram_max: tuple[int, ...] = (2,)
+    min_df: tuple[int, ...] = (2,)
+    C: tuple[float, ...] = (4.0, 16.0)
+    class_weight: tuple[str, ...] = ("balanced",)
+
+
+@dataclass(frozen=True)
+class ThresholdConfig:
+    recall_floor: float = 0.85
+    floor_categories: tuple[str, ...] = ("discrimination", "harassment", "scam")
+    min_threshold: float = 0.05
+    max_threshold: float = 0.95
+
+
+@dataclass(frozen=True)
+class CombineConfig:
+    candidates: tuple[str, ...] = ("whole", "max", "blend")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seed: int = 20261127
+    test_size: float = 0.2
+    cv_folds: int = 4
+    grid: GridConfig = field(default_factory=GridConfig)
+    thresholds: ThresholdConfig = field(default_factory=ThresholdConfig)
+    combine: CombineConfig = field(default_factory=CombineConfig)
+
+    def __post_init__(self) -> None:
+        if not 0.05 <= self.test_size <= 0.5:
+            raise ConfigError(f"test_size must be in [0.05, 0.5], got {self.test_size}")
+        if not 2 <= self.cv_folds <= 10:
+            raise ConfigError(f"cv_folds must be in [2, 10], got {self.cv_folds}")
+        bad = set(self.grid.features) - {"word", "word+char"}
+        if bad:
+            raise ConfigError(f"grid.features: unknown {sorted(bad)}; use 'word' or 'word+char'")
+        bad = set(self.grid.class_weight) - {"balanced", "none"}
+        if bad:
+            raise ConfigError(f"grid.class_weight: unknown {sorted(bad)}; use 'balanced' or 'none'")
+        bad = set(self.thresholds.floor_categories) - set(CATEGORIES)
+        if bad:
+            raise ConfigError(f"thresholds.floor_categories: unknown {sorted(bad)}")
+        bad = set(self.combine.candidates) - {"whole", "max", "blend"}
+        if bad:
+            raise ConfigError(f"combine.candidates: unknown {sorted(bad)}")
+
+    @classmethod
+    def from_toml(cls, path: str | Path = DEFAULT_TRAIN_CONFIG) -> "TrainConfig":
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+        sections = {"grid": GridConfig, "thresholds": ThresholdConfig, "combine": CombineConfig}
+        kwargs = {}
+        for key, value in raw.items():
+            if key in sections:
+                kwargs[key] = _build(sections[key], value, f"{path} [{key}]")
+            elif key in {f.name for f in fields(cls)}:
+                kwargs[key] = value
+            else:
+                raise ConfigError(f"{path}: unknown setting {key!r}")
+        return cls(**kwargs)
+
+
+def _build(kind, values: dict, where: str):
+    names = {f.name for f in fields(kind)}
+    unknown = set(values) - names
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {sorted(unknown)}")
+    return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def _env_int(env, name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Service settings, all from REDFLAGS_* environment variables (documented in the README)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    model_path: Path = DEFAULT_MODEL_PATH
+    api_keys: tuple[str, ...] = ()
+    rate_limit: str = "120 per minute"
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_batch_items: int = 1000
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        keys = tuple(k.strip() for k in env.get("REDFLAGS_API_KEYS", "").split(",") if k.strip())
+        return cls(
+            host=env.get("REDFLAGS_HOST") or cls.host,
+            port=_env_int(env, "REDFLAGS_PORT", cls.port, 1, 65535),
+            workers=_env_int(env, "REDFLAGS_WORKERS", cls.workers, 1, 64),
+            model_path=Path(env.get("REDFLAGS_MODEL_PATH") or DEFAULT_MODEL_PATH),
+            api_keys=keys,
+            rate_limit=env.get("REDFLAGS_RATE_LIMIT") or cls.rate_limit,
+            max_body_bytes=_env_int(env, "REDFLAGS_MAX_BODY_BYTES", cls.max_body_bytes, 1024, 1 << 30),
+            max_batch_items=_env_int(env, "REDFLAGS_MAX_BATCH_ITEMS", cls.max_batch_items, 1, 100_000),
+            log_level=env.get("REDFLAGS_LOG_LEVEL") or cls.log_level,
+        )

@@ -1,0 +1,53 @@
+"""`redflags train`: load, split, fit, evaluate on held-out data, write the artifact and the reports."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from redflags.config import TrainConfig
+from redflags.model.artifact import save_bundle
+from redflags.model.predict import Predictor
+from redflags.training.data import load_anecdotes
+from redflags.training.evaluate import error_examples, evaluate
+from redflags.training.report import headline_table, write_reports
+from redflags.training.train import split, train_bundle
+
+
+def run_training(data: Path, model_path: Path, reports: Path, config: TrainConfig, echo=print) -> dict[str, Any]:
+    """Train on the training split, evaluate on the held-out split, save everything; return the metrics."""
+    started = time.perf_counter()
+    corpus = load_anecdotes(data)
+    texts, Y, rec = corpus.texts, corpus.Y, corpus.recommendations
+    ids = corpus.frame["id"].tolist()
+    train_idx, test_idx = split(Y, rec, config.test_size, config.seed)
+    echo(f"corpus: {len(corpus)} rows ({corpus.sha256[:12]}); train {len(train_idx)}, held-out {len(test_idx)}")
+
+    bundle, selection = train_bundle([texts[i] for i in train_idx], Y[train_idx], rec[train_idx], config,
+                                     corpus_sha256=corpus.sha256)
+    predictor = Predictor(bundle)
+    test_texts = [texts[i] for i in test_idx]
+    metrics = evaluate(predictor, test_texts, Y[test_idx], rec[test_idx], Y[train_idx], rec[train_idx])
+    errors = error_examples(predictor, [ids[i] for i in test_idx], test_texts, Y[test_idx], rec[test_idx])
+
+    model = metrics["model"]
+    bundle["metadata"]["metrics"] = {
+        "macro_f1": model["macro_f1"], "micro_f1": model["micro_f1"],
+        "recommendation_accuracy": model["recommendation_accuracy"],
+        "per_category_f1": {c: v["f1"] for c, v in model["per_category"].items()},
+        "baseline_macro_f1": {k: v["macro_f1"] for k, v in metrics["baselines"].items()},
+        "n_test": metrics["n_test"],
+    }
+    meta = save_bundle(bundle, model_path)
+    seconds = time.perf_counter() - started
+    write_reports(reports, metrics, meta, selection, Y[test_idx], np.array(metrics["test_probabilities"]), errors,
+                  {"n_rows": len(corpus), "seed": config.seed, "folds": config.cv_folds,
+                   "recall_floor": config.thresholds.recall_floor,
+                   "floor_categories": config.thresholds.floor_categories, "seconds": seconds})
+    echo(headline_table(metrics))
+    echo(f"chosen: {selection['chosen']}, combine={selection['combine_rule']}, "
+         f"recommender on {selection['recommender_inputs']} (C={selection['recommender_C']})")
+    echo(f"model: {model_path} ({meta['artifact_sha256'][:12]}); reports: {reports}; took {seconds:.1f} s")
+    return metrics

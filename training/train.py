@@ -1,0 +1,213 @@
+"""Fit the red-flag model: split, cross-validated search, thresholds, recommender, final fit.
+
+Everything that is chosen (features, C, the sentence combination rule, thresholds, the recommender's
+inputs) is chosen by cross-validation on the training split; the held-out split is only evaluated.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+from iterstrat.ml_stratifiers import MultilabelStratifiedKFold, MultilabelStratifiedShuffleSplit
+from sklearn.base import clone
+from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
+from sklearn.pipeline import Pipeline
+
+from redflags import __version__
+from redflags.config import TrainConfig
+from redflags.model.pipeline import build_classifier, build_features, build_recommender
+from redflags.model.predict import LinearTextScorer, combine, score_texts
+from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
+
+log = logging.getLogger(__name__)
+
+REC_MODES = ("probs", "tfidf", "both")
+REC_C = (0.5, 2.0)
+
+
+def stratification_matrix(Y: np.ndarray, recommendations: np.ndarray) -> np.ndarray:
+    """Labels, a no-flag column and one-hot recommendations, so splits keep all three balanced."""
+    rec = np.array([[r == a for a in RECOMMENDATIONS] for r in recommendations], dtype=int)
+    none = (Y.sum(axis=1) == 0).astype(int)[:, None]
+    return np.hstack([Y, none, rec])
+
+
+def split(Y: np.ndarray, recommendations: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of a stratified (multi-label) train/test split."""
+    splitter = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+    S = stratification_matrix(Y, recommendations)
+    train_idx, test_idx = next(splitter.split(np.zeros(len(Y)), S))
+    return np.sort(train_idx), np.sort(test_idx)
+
+
+def folds(Y: np.ndarray, recommendations: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    kf = MultilabelStratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    return list(kf.split(np.zeros(len(Y)), stratification_matrix(Y, recommendations)))
+
+
+def tune_thresholds(Y: np.ndarray, P: np.ndarray, recall_floor: float, floor_categories: tuple[str, ...],
+                    low: float = 0.05, high: float = 0.95) -> dict[str, float]:
+    """Per category, the threshold with the best F1; for floor categories only among those keeping recall."""
+    grid = np.round(np.arange(low, high + 1e-9, 0.01), 2)
+    out = {}
+    for k, category in enumerate(CATEGORIES):
+        y, p = Y[:, k], P[:, k]
+        best_t, best_f1 = 0.5, -1.0
+        floor = recall_floor if category in floor_categories else 0.0
+        for t in grid:
+            pred = p >= t
+            if y.sum() and recall_score(y, pred, zero_division=0) < floor:
+                continue
+            f1 = f1_score(y, pred, zero_division=0)
+            if f1 > best_f1:
+                best_t, best_f1 = float(t), f1
+        if best_f1 < 0:  # the floor is out of reach even at the lowest threshold
+            best_t = float(low)
+        out[category] = best_t
+    return out
+
+
+def apply_thresholds(P: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:
+    return (P >= np.array([thresholds[c] for c in CATEGORIES])).astype(int)
+
+
+@dataclass
+class SearchResult:
+    params: dict[str, Any]
+    score: float
+    table: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _features_params(config: TrainConfig):
+    g = config.grid
+    return list(itertools.product(g.features, g.word_ngram_max, g.min_df))
+
+
+def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConfig):
+    """Grid search by mean average precision; returns the best params and, for them, per fold the
+    fitted pipeline (to score sentences out of fold) and the fold's TF-IDF matrices."""
+    table = []
+    fitted: dict[tuple, list] = {}
+    texts_arr = np.array(texts, dtype=object)
+    for feat, nmax, min_df in _features_params(config):
+        matrices = []
+        for train_i, val_i in fold_list:
+            union = build_features(feat, nmax, min_df).fit(texts_arr[train_i])
+            matrices.append((union, union.transform(texts_arr[train_i]), union.transform(texts_arr[val_i])))
+        for C, cw in itertools.product(config.grid.C, config.grid.class_weight):
+            oof = np.zeros(Y.shape)
+            pipes = []
+            for (train_i, val_i), (union, X_tr, X_val) in zip(fold_list, matrices):
+                clf = build_classifier(C, None if cw == "none" else cw, config.seed).fit(X_tr, Y[train_i])
+                oof[val_i] = clf.predict_proba(X_val)
+                pipes.append(Pipeline([("features", union), ("clf", clf)]))
+            ap = float(np.mean([average_precision_score(Y[:, k], oof[:, k]) for k in range(Y.shape[1])]))
+            params = {"features": feat, "word_ngram_max": nmax, "min_df": min_df, "C": C, "class_weight": cw}
+            table.append({**params, "mean_average_precision": round(ap, 4)})
+            fitted[tuple(params.values())] = (pipes, matrices)
+            log.info("cv %s -> mean AP %.4f", params, ap)
+    best = max(table, key=lambda row: row["mean_average_precision"])
+    params = {k: best[k] for k in ("features", "word_ngram_max", "min_df", "C", "class_weight")}
+    pipes, matrices = fitted[tuple(params.values())]
+    return SearchResult(params, best["mean_average_precision"], table), pipes, matrices
+
+
+def out_of_fold_scores(texts: list[str], fold_list, pipes) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold whole-text and best-sentence probabilities."""
+    n = len(texts)
+    whole = np.zeros((n, len(CATEGORIES)))
+    best = np.zeros((n, len(CATEGORIES)))
+    for (_, val_i), pipe in zip(fold_list, pipes):
+        scored = score_texts(LinearTextScorer(pipe), [texts[i] for i in val_i])
+        whole[val_i], best[val_i] = scored.whole, scored.best_sentence
+    return whole, best
+
+
+def choose_combination(Y, whole, best, config: TrainConfig) -> tuple[str, dict[str, float], list[dict]]:
+    """Pick the whole/sentence combination with the best out-of-fold macro F1 at its tuned thresholds."""
+    rows, choice = [], None
+    for rule in config.combine.candidates:
+        P = combine(whole, best, rule)
+        th = tune_thresholds(Y, P, config.thresholds.recall_floor, config.thresholds.floor_categories,
+                             config.thresholds.min_threshold, config.thresholds.max_threshold)
+        macro = float(f1_score(Y, apply_thresholds(P, th), average="macro", zero_division=0))
+        rows.append({"rule": rule, "macro_f1": round(macro, 4)})
+        if choice is None or macro > choice[1] + 1e-9:
+            choice = (rule, macro, th)
+    return choice[0], choice[2], rows
+
+
+def _rec_design(mode: str, X, P: np.ndarray):
+    if mode == "probs":
+        return P
+    if mode == "tfidf":
+        return X
+    return sp.hstack([X, sp.csr_matrix(P)]).tocsr()
+
+
+def choose_recommender(rec: np.ndarray, fold_list, matrices, P_oof: np.ndarray, seed: int):
+    """Cross-validated accuracy of the recommender on category probabilities, on TF-IDF, or on both."""
+    rows = []
+    for mode, C in itertools.product(REC_MODES, REC_C):
+        correct = 0
+        for (train_i, val_i), (_, X_tr, X_val) in zip(fold_list, matrices):
+            model = build_recommender(C, seed).fit(_rec_design(mode, X_tr, P_oof[train_i]), rec[train_i])
+            correct += int((model.predict(_rec_design(mode, X_val, P_oof[val_i])) == rec[val_i]).sum())
+        rows.append({"inputs": mode, "C": C, "accuracy": round(correct / len(rec), 4)})
+    best = max(rows, key=lambda r: r["accuracy"])
+    return best["inputs"], best["C"], rows
+
+
+def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: TrainConfig,
+                 corpus_sha256: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit everything on (texts, Y, rec) and return (bundle, selection report)."""
+    started = time.perf_counter()
+    fold_list = folds(Y, rec, config.cv_folds, config.seed)
+    search, pipes, matrices = cross_validate(texts, Y, fold_list, config)
+    whole, best = out_of_fold_scores(texts, fold_list, pipes)
+    rule, thresholds, combine_rows = choose_combination(Y, whole, best, config)
+    P_oof = combine(whole, best, rule)
+    rec_mode, rec_C, rec_rows = choose_recommender(rec, fold_list, matrices, P_oof, config.seed)
+
+    p = search.params
+    union = build_features(p["features"], p["word_ngram_max"], p["min_df"])
+    X = union.fit_transform(np.array(texts, dtype=object))
+    clf = build_classifier(p["C"], None if p["class_weight"] == "none" else p["class_weight"], config.seed).fit(X, Y)
+    pipeline = Pipeline([("features", union), ("clf", clf)])
+    recommender = build_recommender(rec_C, config.seed).fit(_rec_design(rec_mode, X, P_oof), rec)
+
+    selection = {
+        "grid": search.table, "chosen": search.params, "cv_mean_average_precision": search.score,
+        "combination": combine_rows, "combine_rule": rule, "thresholds": thresholds,
+        "recommender": rec_rows, "recommender_inputs": rec_mode, "recommender_C": rec_C,
+        "cv_seconds": round(time.perf_counter() - started, 1),
+    }
+    bundle = {
+        "pipeline": pipeline,
+        "recommender": recommender,
+        "rec_features": rec_mode,
+        "combine": rule,
+        "thresholds": thresholds,
+        "metadata": {
+            "model_version": f"{__version__}+{corpus_sha256[:8] or 'adhoc'}.{datetime.now(timezone.utc):%Y%m%d%H%M%S}",
+            "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "corpus_sha256": corpus_sha256,
+            "package_version": __version__,
+            "sklearn_version": sklearn.__version__,
+            "python_version": platform.python_version(),
+            "n_train": len(texts),
+            "params": search.params,
+            "combine_rule": rule,
+            "recommender_inputs": rec_mode,
+            "thresholds": thresholds,
+        },
+    }
+    return bundle, selection
