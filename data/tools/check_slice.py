@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check one corpus slice (JSONL) written by a corpus author before it is merged.
 
-Usage: python3 data/slices/check_slice.py data/slices/X.jsonl [more.jsonl ...]
+Usage: python3 data/tools/check_slice.py NEW.jsonl [more.jsonl ...]
 
 Each line: {"text": str, "labels": [category ids], "recommendation": id, "style": short tag}.
 Prints counts and problems; exits 1 on a hard problem (bad JSON, unknown id, empty text,
