@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 import sklearn
 from iterstrat.ml_stratifiers import MultilabelStratifiedKFold, MultilabelStratifiedShuffleSplit
-from sklearn.base import clone
+from joblib import Parallel, delayed
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
 from sklearn.pipeline import Pipeline
 
@@ -91,23 +91,40 @@ def _features_params(config: TrainConfig):
     return list(itertools.product(g.features, g.word_ngram_max, g.min_df))
 
 
-def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConfig):
+def _fold_job(texts: np.ndarray, Y: np.ndarray, train_i: np.ndarray, val_i: np.ndarray, feat: str, nmax: int,
+              min_df: int, classifiers: list[tuple[float, str]], seed: int):
+    """Vectorize one fold once, then fit every classifier setting on it (the vectorizer is the slow part)."""
+    union = build_features(feat, nmax, min_df)
+    X_tr = union.fit_transform(texts[train_i])
+    X_val = union.transform(texts[val_i])
+    fitted = {}
+    for C, cw in classifiers:
+        clf = build_classifier(C, None if cw == "none" else cw, seed).fit(X_tr, Y[train_i])
+        fitted[(C, cw)] = (clf, clf.predict_proba(X_val))
+    return union, X_tr, X_val, fitted
+
+
+def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConfig, n_jobs: int = 2):
     """Grid search by mean average precision; returns the best params and, for them, per fold the
     fitted pipeline (to score sentences out of fold) and the fold's TF-IDF matrices."""
-    table = []
-    fitted: dict[tuple, list] = {}
     texts_arr = np.array(texts, dtype=object)
-    for feat, nmax, min_df in _features_params(config):
-        matrices = []
-        for train_i, val_i in fold_list:
-            union = build_features(feat, nmax, min_df).fit(texts_arr[train_i])
-            matrices.append((union, union.transform(texts_arr[train_i]), union.transform(texts_arr[val_i])))
-        for C, cw in itertools.product(config.grid.C, config.grid.class_weight):
+    feature_grid = _features_params(config)
+    classifiers = list(itertools.product(config.grid.C, config.grid.class_weight))
+    jobs = [(f, k) for f in feature_grid for k in range(len(fold_list))]
+    done = Parallel(n_jobs=n_jobs)(
+        delayed(_fold_job)(texts_arr, Y, fold_list[k][0], fold_list[k][1], *f, classifiers, config.seed)
+        for f, k in jobs)
+    results = dict(zip(jobs, done))
+    table, fitted = [], {}
+    for feat, nmax, min_df in feature_grid:
+        per_fold = [results[((feat, nmax, min_df), k)] for k in range(len(fold_list))]
+        matrices = [(union, X_tr, X_val) for union, X_tr, X_val, _ in per_fold]
+        for C, cw in classifiers:
             oof = np.zeros(Y.shape)
             pipes = []
-            for (train_i, val_i), (union, X_tr, X_val) in zip(fold_list, matrices):
-                clf = build_classifier(C, None if cw == "none" else cw, config.seed).fit(X_tr, Y[train_i])
-                oof[val_i] = clf.predict_proba(X_val)
+            for (_, val_i), (union, _, _, models) in zip(fold_list, per_fold):
+                clf, proba = models[(C, cw)]
+                oof[val_i] = proba
                 pipes.append(Pipeline([("features", union), ("clf", clf)]))
             ap = float(np.mean([average_precision_score(Y[:, k], oof[:, k]) for k in range(Y.shape[1])]))
             params = {"features": feat, "word_ngram_max": nmax, "min_df": min_df, "C": C, "class_weight": cw}

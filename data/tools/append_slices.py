@@ -45,7 +45,7 @@ def main() -> None:
                         "recommendation": r["recommendation"], "style": r["style"]} for i, r in enumerate(new)]
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     tmp.replace(path)

@@ -1,0 +1,54 @@
+# Each target is a thin wrapper over a `redflags` command or pytest; `make help` lists them.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+MODEL  := model/artifacts/model.joblib
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install browser model train serve test test-fast score bench data-report clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv/ with the project, its pinned dependencies and the `redflags` command
+
+browser: ## install Debian's chromium and chromedriver for the browser test (needs root or sudo)
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then echo "chromium present"; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; fi
+
+$(MODEL): $(STAMP) data/anecdotes.csv redflags/train_config.toml
+	$(BIN)/redflags train
+
+model: $(MODEL) ## train the model if there is none (or the corpus or config changed)
+
+train: $(STAMP) ## retrain from data/anecdotes.csv and write reports/ (redflags train)
+	$(BIN)/redflags train
+
+serve: $(STAMP) $(MODEL) ## run the service under gunicorn on REDFLAGS_HOST:REDFLAGS_PORT (default 127.0.0.1:8000)
+	$(BIN)/redflags serve
+
+test: $(STAMP) browser $(MODEL) ## run the whole test suite (installs what it needs first)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## code and data tests only (no training, servers or browser)
+	$(BIN)/python -m pytest tests/code tests/data -m "not training and not e2e"
+
+score: $(STAMP) $(MODEL) ## score a file: make score IN=answers.csv OUT=scored.csv COLUMN=answer [JOBS=2]
+	$(BIN)/redflags score "$(IN)" -o "$(OUT)" --text-column "$(COLUMN)" --jobs $(or $(JOBS),1)
+
+bench: $(STAMP) $(MODEL) ## run the benchmarks in bench/ and print ratios (see bench/README.md)
+	$(BIN)/python -m bench.run_all
+
+data-report: $(STAMP) ## print the corpus counts table used in data/README.md
+	$(BIN)/python -m redflags.training.datasheet data/anecdotes.csv
+
+clean: ## remove the virtualenv, the model and generated reports
+	rm -rf $(VENV) model/artifacts reports/*.png

@@ -1,0 +1,92 @@
+"""Score a DataFrame of texts: the columns the batch scorer, the Dask engine and /v1/score-csv all write."""
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+
+from redflags.config import MAX_TEXT_CHARS
+from redflags.model.predict import Predictor
+from redflags.model.taxonomy import CATEGORIES
+
+SCORE_COLUMNS = ["red_flags", "flag_count", *[f"p_{c}" for c in CATEGORIES], "recommendation", "error"]
+
+
+class FrameError(ValueError):
+    """The input cannot be scored at all (not a per-row problem): the message says why."""
+
+
+def output_columns(input_columns, evidence: bool = False) -> list[str]:
+    return [*input_columns, *SCORE_COLUMNS, *(["evidence"] if evidence else [])]
+
+
+def check_columns(columns, text_column: str, evidence: bool = False) -> None:
+    columns = list(columns)
+    if text_column not in columns:
+        raise FrameError(f"no column named {text_column!r}; the columns are: {', '.join(map(str, columns))}")
+    clash = [c for c in SCORE_COLUMNS + (["evidence"] if evidence else []) if c in columns]
+    if clash:
+        raise FrameError(f"the input already has column(s) {clash}, which the scorer writes; rename them first")
+
+
+def row_problem(value) -> str:
+    """Why a cell cannot be scored, or '' when it can."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "missing text"
+    if not isinstance(value, str):
+        value = str(value)
+    if not value.strip():
+        return "blank text"
+    if len(value) > MAX_TEXT_CHARS:
+        return f"text over {MAX_TEXT_CHARS} characters ({len(value)})"
+    return ""
+
+
+def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str, evidence: bool = False) -> pd.DataFrame:
+    """Return `frame` with the score columns appended; rows that cannot be scored keep an `error` and blanks."""
+    values = frame[text_column].tolist()
+    problems = [row_problem(v) for v in values]
+    good = [i for i, p in enumerate(problems) if not p]
+    predictions = predictor.predict([str(values[i]) for i in good], evidence=evidence)
+    n = len(frame)
+    probs = np.full((n, len(CATEGORIES)), np.nan)
+    flags = [""] * n
+    counts = pd.array([pd.NA] * n, dtype="Int64")
+    actions = [""] * n
+    proofs = [""] * n
+    for i, p in zip(good, predictions):
+        probs[i] = [p.scores[c] for c in CATEGORIES]
+        flags[i] = ";".join(f.category for f in p.red_flags)
+        counts[i] = len(p.red_flags)
+        actions[i] = p.recommendation.action
+        if evidence:
+            proofs[i] = json.dumps({f.category: [[e.start, e.end] for e in f.evidence] for f in p.red_flags})
+    out = frame.copy()
+    out["red_flags"] = flags
+    out["flag_count"] = counts
+    for k, c in enumerate(CATEGORIES):
+        out[f"p_{c}"] = np.round(probs[:, k], 4)
+    out["recommendation"] = actions
+    out["error"] = problems
+    if evidence:
+        out["evidence"] = proofs
+    return out
+
+
+def read_csv_bytes(raw: bytes, text_column: str, encoding: str = "utf-8") -> pd.DataFrame:
+    """Parse an uploaded CSV held in memory (the HTTP endpoint's input)."""
+    if not raw.strip():
+        raise FrameError("the CSV is empty")
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise FrameError(f"the CSV is not valid {encoding} (line {line}); re-save it as UTF-8") from None
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise FrameError(f"the CSV cannot be parsed: {exc}") from None
+    check_columns(frame.columns, text_column)
+    return frame

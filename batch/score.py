@@ -1,0 +1,341 @@
+"""`redflags score`: stream a CSV/TSV/Parquet file through the prediction core, chunk by chunk.
+
+Every input row comes back, in order, with its columns unchanged and the score columns after them.
+The output is written to a temporary file beside OUTPUT and renamed only on success, so an
+interrupted run never leaves a truncated file and never clobbers a good one.
+"""
+from __future__ import annotations
+
+import codecs
+import gzip
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections import Counter, deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import multiprocessing as mp
+
+import pandas as pd
+
+from redflags.batch.frame import FrameError, check_columns, output_columns, score_frame
+from redflags.model.artifact import ArtifactError, load_predictor
+from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
+
+log = logging.getLogger(__name__)
+
+
+class BatchError(RuntimeError):
+    """The run cannot start or could not finish; nothing was written to OUTPUT."""
+
+
+@dataclass
+class Summary:
+    rows: int = 0
+    errors: int = 0
+    flagged: Counter = field(default_factory=Counter)
+    actions: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def add(self, scored: pd.DataFrame) -> None:
+        self.rows += len(scored)
+        self.errors += int((scored["error"] != "").sum())
+        for cell in scored["red_flags"]:
+            self.flagged.update(c for c in cell.split(";") if c)
+        self.actions.update(a for a in scored["recommendation"] if a)
+
+    def render(self) -> str:
+        scored = max(self.rows - self.errors, 1)
+        lines = [f"scored {self.rows} rows in {self.seconds:.1f} s "
+                 f"({self.rows / max(self.seconds, 1e-9):.0f} rows/s); {self.errors} rows not scored (see `error`)"]
+        lines.append("share flagged: " + ", ".join(f"{c} {self.flagged[c] / scored:.1%}" for c in CATEGORIES))
+        lines.append("recommendations: " + ", ".join(f"{a} {self.actions[a]}" for a in RECOMMENDATIONS))
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# input
+
+def input_kind(name: str) -> str:
+    lower = name.lower()
+    if lower == "-":
+        return "csv"
+    for suffix, kind in ((".parquet", "parquet"), (".tsv.gz", "tsv"), (".tsv", "tsv"), (".csv.gz", "csv"), (".csv", "csv")):
+        if lower.endswith(suffix):
+            return kind
+    raise BatchError(f"{name}: unknown file type; use .csv, .csv.gz, .tsv or .parquet")
+
+
+def _open_binary(name: str):
+    if name == "-":
+        return sys.stdin.buffer
+    return gzip.open(name, "rb") if name.lower().endswith(".gz") else open(name, "rb")
+
+
+def precheck_text(name: str, encoding: str) -> bool:
+    """Decode the whole file once before any work: name the first bad line, and report an empty file.
+
+    Returns True when a quoted field spans lines (the Dask engine then cannot split the file by bytes).
+    """
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise BatchError(f"unknown encoding {encoding!r}") from None
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line, seen_content, multiline, quotes = 1, False, False, 0
+    with _open_binary(name) as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                bad_line = line + block[:exc.start].count(b"\n")
+                raise BatchError(f"{name}: line {bad_line} is not valid {encoding}; "
+                                 f"pass --encoding (for example --encoding cp1252 or latin-1)") from None
+            if not seen_content and text.strip():
+                seen_content = True
+            if not multiline:
+                for piece in text.split("\n")[:-1] if "\n" in text else []:
+                    quotes += piece.count('"')
+                    if quotes % 2:
+                        multiline = True
+                        break
+                    quotes = 0
+            line += text.count("\n")
+    if not seen_content:
+        raise BatchError(f"{name}: the file is empty")
+    return multiline
+
+
+def iter_chunks(name: str, kind: str, chunksize: int, encoding: str) -> Iterator[pd.DataFrame]:
+    """Chunks of rows as strings (blank cells stay ''), so the original columns come back unchanged."""
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(name).iter_batches(batch_size=chunksize):
+            yield batch.to_pandas()
+        return
+    source = sys.stdin.buffer if name == "-" else name
+    reader = pd.read_csv(source, sep="\t" if kind == "tsv" else ",", dtype=str, keep_default_na=False,
+                         chunksize=chunksize, encoding=encoding, compression="infer" if name != "-" else None)
+    try:
+        yield from reader
+    except UnicodeDecodeError as exc:
+        raise BatchError(f"{name}: not valid {encoding} ({exc.reason}); pass --encoding") from None
+    except pd.errors.ParserError as exc:
+        raise BatchError(f"{name}: cannot be parsed as {kind.upper()}: {exc}") from None
+
+
+def read_header(name: str, kind: str, encoding: str) -> list[str]:
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.ParquetFile(name).schema_arrow.names)
+    try:
+        return list(pd.read_csv(name, sep="\t" if kind == "tsv" else ",", nrows=0, encoding=encoding).columns)
+    except pd.errors.EmptyDataError:
+        raise BatchError(f"{name}: the file is empty") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# output
+
+class AtomicOutput:
+    """Write to a temp file beside the target; `commit` renames it into place, `discard` removes it."""
+
+    def __init__(self, name: str, kind: str, columns: list[str]) -> None:
+        self.name, self.kind, self.columns = name, kind, columns
+        self.first = True
+        self._writer = None
+        if name == "-":
+            self.tmp, self.fh = None, sys.stdout
+            return
+        target = Path(name)
+        if not target.parent.exists():
+            raise BatchError(f"{name}: the folder {target.parent} does not exist")
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        self.tmp = Path(tmp)
+        if kind == "parquet":
+            os.close(fd)
+            self.fh = None
+        else:
+            raw = os.fdopen(fd, "wb")
+            self.fh = gzip.open(raw, "wt", encoding="utf-8", newline="") if name.lower().endswith(".gz") \
+                else open(fd, "w", encoding="utf-8", newline="", closefd=False)
+            self._raw = raw
+
+    def write(self, frame: pd.DataFrame) -> None:
+        frame = frame[self.columns]
+        if self.kind == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self.tmp, table.schema)
+            self._writer.write_table(table.cast(self._writer.schema))
+        else:
+            frame.to_csv(self.fh, sep="\t" if self.kind == "tsv" else ",", index=False, header=self.first,
+                         float_format="%.4f")
+        self.first = False
+
+    def commit(self) -> None:
+        if self.tmp is None:
+            self.fh.flush()
+            return
+        if self._writer is not None:
+            self._writer.close()
+        elif self.fh is not None:
+            self.fh.close()
+            self._raw.close()
+        os.replace(self.tmp, self.name)
+
+    def discard(self) -> None:
+        if self.tmp is None:
+            return
+        try:
+            if self._writer is not None:
+                self._writer.close()
+            elif self.fh is not None:
+                self.fh.close()
+                self._raw.close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# workers
+
+_WORKER: dict = {}
+
+
+def _init_worker(model_path: str) -> None:
+    _WORKER["predictor"] = load_predictor(model_path)
+
+
+def _score_in_worker(frame: pd.DataFrame, text_column: str, evidence: bool) -> pd.DataFrame:
+    return score_frame(_WORKER["predictor"], frame, text_column, evidence)
+
+
+def _scored_chunks(chunks: Iterator[pd.DataFrame], model_path: str, text_column: str, evidence: bool,
+                   jobs: int) -> Iterator[pd.DataFrame]:
+    """Scored chunks in input order; with jobs > 1, a bounded window of chunks is in flight at once."""
+    if jobs <= 1:
+        predictor = load_predictor(model_path)
+        for chunk in chunks:
+            yield score_frame(predictor, chunk, text_column, evidence)
+        return
+    ctx = mp.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
+                             initargs=(model_path,)) as pool:
+        window: deque = deque()
+        try:
+            for chunk in chunks:
+                window.append(pool.submit(_score_in_worker, chunk, text_column, evidence))
+                if len(window) >= 2 * jobs:
+                    yield window.popleft().result()
+            while window:
+                yield window.popleft().result()
+        finally:
+            for future in window:
+                future.cancel()
+
+
+@contextmanager
+def _progress(enabled: bool):
+    if not enabled:
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(unit=" rows", file=sys.stderr, dynamic_ncols=True, smoothing=0.1) as bar:
+        yield bar
+
+
+def score_file(input: str, output: str, text_column: str, id_column: str | None = None,
+               model_path: str | os.PathLike = "", jobs: int = 1, chunksize: int = 5000, evidence: bool = False,
+               engine: str = "local", scheduler: str | None = None, quiet: bool = False,
+               encoding: str = "utf-8") -> Summary:
+    """Score INPUT into OUTPUT. Raises BatchError, before any work where it can, with what is wrong."""
+    started = time.perf_counter()
+    if chunksize < 1:
+        raise BatchError("--chunksize must be at least 1")
+    if jobs < 1:
+        raise BatchError("--jobs must be at least 1")
+    kind = input_kind(input)
+    out_kind = "csv" if output == "-" else input_kind(output)
+    if input != "-" and not Path(input).is_file():
+        raise BatchError(f"{input}: no such file")
+    if output != "-" and not Path(output).parent.exists():
+        raise BatchError(f"{output}: the folder {Path(output).parent} does not exist")
+    if input != "-" and output != "-" and Path(input).resolve() == Path(output).resolve():
+        raise BatchError("the output would overwrite the input; choose another OUTPUT")
+    try:
+        load_predictor(model_path)  # verify the artifact before any work (digest, versions)
+    except ArtifactError as exc:
+        raise BatchError(str(exc)) from None
+    multiline = False
+    if kind != "parquet" and input != "-":
+        multiline = precheck_text(input, encoding)
+    if input != "-":
+        columns = read_header(input, kind, encoding)
+        try:
+            check_columns(columns, text_column, evidence)
+            if id_column and id_column not in columns:
+                raise FrameError(f"no id column {id_column!r}; the columns are: {', '.join(columns)}")
+        except FrameError as exc:
+            raise BatchError(f"{input}: {exc}") from None
+
+    if engine == "dask":
+        from redflags.batch.dask_engine import scored_partitions
+
+        chunks = scored_partitions(input, kind, text_column, model_path, evidence, scheduler, chunksize,
+                                   encoding, multiline)
+    elif engine == "local":
+        raw_chunks = iter_chunks(input, kind, chunksize, encoding)
+        chunks = _scored_chunks(_checked(raw_chunks, input, text_column, evidence), str(model_path), text_column,
+                                evidence, jobs)
+    else:
+        raise BatchError(f"unknown engine {engine!r}; use local or dask")
+
+    summary = Summary()
+    sink = None
+    show = not quiet and sys.stderr.isatty()
+    try:
+        with _progress(show) as bar:
+            for scored in chunks:
+                if sink is None:
+                    cols = output_columns([c for c in scored.columns if c not in output_columns([], evidence)],
+                                          evidence)
+                    sink = AtomicOutput(output, out_kind, cols)
+                sink.write(scored)
+                summary.add(scored)
+                if bar is not None:
+                    bar.update(len(scored))
+        if sink is None:
+            raise BatchError(f"{input}: no rows to score")
+        sink.commit()
+    except BaseException:
+        if sink is not None:
+            sink.discard()
+        raise
+    summary.seconds = time.perf_counter() - started
+    if not quiet:
+        print(summary.render(), file=sys.stderr)
+    return summary
+
+
+def _checked(chunks: Iterator[pd.DataFrame], name: str, text_column: str, evidence: bool) -> Iterator[pd.DataFrame]:
+    """Check the columns of the first chunk (standard input has no header to read beforehand)."""
+    for i, chunk in enumerate(chunks):
+        if i == 0:
+            try:
+                check_columns(chunk.columns, text_column, evidence)
+            except FrameError as exc:
+                raise BatchError(f"{name}: {exc}") from None
+        yield chunk

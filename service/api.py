@@ -1,0 +1,150 @@
+"""The /v1 API: classify one text, a batch, or a CSV; the taxonomy; the model's metadata."""
+from __future__ import annotations
+
+import io
+import logging
+import time
+
+from flask import Blueprint, Response, current_app, g, request
+from pydantic import BaseModel, ValidationError
+
+from redflags.batch.frame import FrameError, output_columns, read_csv_bytes, score_frame
+from redflags.model.predict import Predictor
+from redflags.model.taxonomy import CATEGORY_LIST, RECOMMENDATION_MEANING
+from redflags.service.problems import ApiProblem, validation_errors
+from redflags.service.schemas import BatchItem, BatchRequest, ClassifyRequest
+
+bp = Blueprint("api", __name__, url_prefix="/v1")
+log = logging.getLogger("redflags.api")
+
+
+def predictor() -> Predictor:
+    """The model loaded in the factory; 503 while there is none (missing or refused artifact)."""
+    model = current_app.extensions["redflags"]["predictor"]
+    if model is None:
+        raise ApiProblem(503, "The model is not loaded: " + current_app.extensions["redflags"]["load_error"])
+    return model
+
+
+def json_body(schema: type[BaseModel]) -> BaseModel:
+    """Parse and validate a JSON body: 415 for another content type, 400 for bad JSON, 422 for bad fields."""
+    if not request.is_json:
+        raise ApiProblem(415, f"Send the body as application/json (got {request.mimetype or 'no content type'}).")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiProblem(400, "The body is not valid JSON.")
+    if not isinstance(data, dict):
+        raise ApiProblem(422, "The body must be a JSON object.")
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        summary, errors = validation_errors(exc)
+        raise ApiProblem(422, f"Invalid request: {summary}", errors) from None
+
+
+def _record(n_texts: int, chars: int) -> None:
+    # Sizes only: the text itself is never logged.
+    g.redflags_log = {"texts": n_texts, "chars": chars}
+
+
+@bp.post("/classify")
+def classify():
+    req = json_body(ClassifyRequest)
+    model = predictor()
+    _record(1, len(req.text))
+    context = req.context.model_dump() if req.context else None
+    try:
+        prediction = model.predict([req.text], context=context, evidence=req.evidence,
+                                   thresholds=req.thresholds)[0]
+    except ValueError as exc:
+        raise ApiProblem(422, str(exc)) from None
+    return prediction.to_dict()
+
+
+@bp.post("/classify/batch")
+def classify_batch():
+    max_items = current_app.config["MAX_BATCH_ITEMS"]
+    data = request.get_json(silent=True) if request.is_json else None
+    if request.is_json and data is not None and isinstance(data, dict) and isinstance(data.get("items"), list) \
+            and len(data["items"]) > max_items:
+        raise ApiProblem(413, f"A batch holds at most {max_items} items; got {len(data['items'])}.")
+    req = json_body(BatchRequest)
+    model = predictor()
+    results, texts, positions = [], [], []
+    for index, raw in enumerate(req.items):
+        item_id = raw.get("id") if isinstance(raw.get("id"), (str, int)) and not isinstance(raw.get("id"), bool) else None
+        try:
+            item = BatchItem.model_validate(raw)
+        except ValidationError as exc:
+            summary, _ = validation_errors(exc)
+            results.append({"index": index, "id": item_id, "result": None, "error": {"detail": summary}})
+            continue
+        results.append({"index": index, "id": item.id, "result": None, "error": None})
+        texts.append(item.text)
+        positions.append(index)
+    _record(len(texts), sum(map(len, texts)))
+    context = req.context.model_dump() if req.context else None
+    for index, prediction in zip(positions, model.predict(texts, context=context, evidence=req.evidence)):
+        results[index]["result"] = prediction.to_dict()
+    errors = sum(1 for r in results if r["error"])
+    return {"model_version": model.version, "count": len(results), "errors": errors, "results": results}
+
+
+@bp.post("/score-csv")
+def score_csv():
+    """A CSV as the raw body (text/csv) or as a multipart upload named `file`; returns the scored CSV."""
+    text_column = request.args.get("text_column") or request.form.get("text_column")
+    if not text_column:
+        raise ApiProblem(422, "Say which column holds the text: text_column=NAME (query or form field).")
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise ApiProblem(422, "The multipart body has no part named 'file'.")
+        raw = upload.read()
+    elif request.mimetype in {"text/csv", "application/csv", "text/plain"}:
+        raw = request.get_data()
+    else:
+        raise ApiProblem(415, f"Send a CSV as text/csv or multipart/form-data (got {request.mimetype or 'none'}).")
+    model = predictor()
+    try:
+        frame = read_csv_bytes(raw, text_column)
+    except FrameError as exc:
+        raise ApiProblem(422, str(exc)) from None
+    _record(len(frame), 0)
+    scored = score_frame(model, frame, text_column, evidence=request.args.get("evidence") == "true")
+    buffer = io.StringIO()
+    scored.to_csv(buffer, index=False, columns=output_columns(frame.columns, evidence=request.args.get("evidence") == "true"))
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="scored.csv"'})
+
+
+@bp.get("/labels")
+def labels():
+    return {
+        "categories": [{"id": c.id, "title": c.title, "description": c.description, "severity": c.severity}
+                       for c in CATEGORY_LIST],
+        "recommendations": dict(RECOMMENDATION_MEANING),
+    }
+
+
+@bp.get("/model")
+def model_info():
+    model = predictor()
+    return {"model_version": model.version, "metadata": model.metadata}
+
+
+def init_request_logging(app) -> None:
+    """One log line per API request: method, path, status, duration and sizes; never the text."""
+
+    @app.before_request
+    def _start():
+        g.redflags_started = time.perf_counter()
+
+    @app.after_request
+    def _log(response):
+        if request.path.startswith("/v1/"):
+            took = (time.perf_counter() - g.get("redflags_started", time.perf_counter())) * 1000
+            sizes = g.get("redflags_log", {})
+            log.info("%s %s %s %.1fms texts=%s chars=%s", request.method, request.path, response.status_code,
+                     took, sizes.get("texts", 0), sizes.get("chars", 0))
+        return response

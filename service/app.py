@@ -1,0 +1,123 @@
+"""Flask application factory: settings, the model (loaded once per worker), the API, the web page."""
+from __future__ import annotations
+
+import hmac
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_limiter import Limiter
+
+from redflags.config import MAX_TEXT_CHARS, Settings
+from redflags.model.artifact import ArtifactError, load_predictor
+from redflags.service import api, problems
+from redflags.service.openapi import build_openapi
+
+log = logging.getLogger("redflags.service")
+
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Defaults from REDFLAGS_* settings, then `test_config` (which may hand in a ready PREDICTOR)."""
+    settings = Settings.from_env()
+    app = Flask(__name__)
+    app.config.from_mapping(
+        MODEL_PATH=str(settings.model_path),
+        API_KEYS=list(settings.api_keys),
+        RATE_LIMIT=settings.rate_limit,
+        RATELIMIT_ENABLED=True,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        MAX_BATCH_ITEMS=settings.max_batch_items,
+        PREDICTOR=None,
+    )
+    if test_config:
+        app.config.update(test_config)
+    logging.getLogger("redflags").setLevel(settings.log_level.upper())
+    _attach_model(app)
+    problems.init_app(app)
+    api.init_request_logging(app)
+    _init_auth(app)
+    _init_limiter(app)
+    app.register_blueprint(api.bp)
+    _register_site(app)
+    return app
+
+
+def _attach_model(app: Flask) -> None:
+    state: dict[str, Any] = {"predictor": app.config["PREDICTOR"], "load_error": ""}
+    if state["predictor"] is None:
+        try:
+            state["predictor"] = load_predictor(Path(app.config["MODEL_PATH"]))
+            log.info("model %s loaded from %s", state["predictor"].version, app.config["MODEL_PATH"])
+        except ArtifactError as exc:
+            state["load_error"] = str(exc)
+            log.error("model refused: %s", exc)
+    app.extensions["redflags"] = state
+
+
+def _init_auth(app: Flask) -> None:
+    keys = [k.encode() for k in app.config["API_KEYS"]]
+    if not keys:
+        return
+
+    @app.before_request
+    def _require_key():
+        if not request.path.startswith("/v1/"):
+            return None
+        given = request.headers.get("X-API-Key", "")
+        auth = request.headers.get("Authorization", "")
+        if not given and auth.lower().startswith("bearer "):
+            given = auth[7:].strip()
+        if given and any(hmac.compare_digest(given.encode(), k) for k in keys):
+            return None
+        return problems.problem(401, "A valid API key is required: send X-API-Key or Authorization: Bearer.",
+                                headers={"WWW-Authenticate": 'Bearer realm="redflags"'})
+
+
+def _client_key() -> str:
+    """Rate-limit per API key when one is sent, else per client address."""
+    given = request.headers.get("X-API-Key") or request.headers.get("Authorization", "")[7:]
+    return f"key:{given}" if given else f"addr:{request.remote_addr}"
+
+
+def _init_limiter(app: Flask) -> None:
+    limiter = Limiter(key_func=_client_key, app=app, default_limits=[],
+                      storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
+                      headers_enabled=True, enabled=app.config["RATELIMIT_ENABLED"])
+    # Applies to every /v1 route; kept per limiter, so each app made by the factory has its own.
+    limiter.limit(app.config["RATE_LIMIT"])(api.bp)
+
+
+def _register_site(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz():
+        state = app.extensions["redflags"]
+        if state["predictor"] is None:
+            return jsonify(status="not ready", detail=state["load_error"]), 503
+        return {"status": "ready", "model_version": state["predictor"].version}
+
+    @app.get("/openapi.json")
+    def openapi():
+        return build_openapi(auth=bool(app.config["API_KEYS"]))
+
+    @app.get("/")
+    def index():
+        return render_template("index.html", max_chars=MAX_TEXT_CHARS, needs_key=bool(app.config["API_KEYS"]))
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.mimetype == "text/html":
+            response.headers["Content-Security-Policy"] = CSP
+        if request.path.startswith("/v1/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

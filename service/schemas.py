@@ -1,0 +1,125 @@
+"""Request and response schemas: they validate requests and generate the OpenAPI document."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from redflags.config import MAX_TEXT_CHARS
+from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
+
+CategoryId = Literal[CATEGORIES]  # type: ignore[valid-type]
+ActionId = Literal[RECOMMENDATIONS]  # type: ignore[valid-type]
+# A text must hold at least one non-space character; the limit is in characters.
+Text = Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=r"\S",
+             description=f"The anecdote, 1 to {MAX_TEXT_CHARS} characters, not only white space.")
+
+
+class Context(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    open_to_other_roles: bool = Field(False, description="The candidate wants a future with this employer "
+                                                         "in another role: softens end_interview to "
+                                                         "finish_then_withdraw, except under harassment, "
+                                                         "discrimination or a scam.")
+
+
+class ClassifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Text
+    context: Context | None = None
+    evidence: bool = True
+    thresholds: dict[CategoryId, float] | None = Field(
+        None, description="Per-category decision thresholds in [0, 1] that override the model's.")
+
+
+class EvidenceOut(BaseModel):
+    text: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class RedFlagOut(BaseModel):
+    category: CategoryId
+    probability: float = Field(ge=0, le=1)
+    severity: int = Field(ge=1, le=3)
+    evidence: list[EvidenceOut]
+
+
+class RecommendationOut(BaseModel):
+    action: ActionId
+    confidence: float = Field(ge=0, le=1)
+    rationale: str
+    script: str
+    follow_up: str
+
+
+class ClassifyResponse(BaseModel):
+    model_version: str
+    flagged: bool
+    red_flags: list[RedFlagOut]
+    scores: dict[CategoryId, float]
+    recommendation: RecommendationOut
+
+
+class BatchItem(BaseModel):
+    """One item; validated on its own so that a bad item does not fail the batch."""
+    id: str | int | None = None
+    text: str = Text
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[dict] = Field(min_length=1, max_length=1000,
+                              description="Up to 1,000 objects {id?, text}; each is validated on its own.")
+    context: Context | None = None
+    evidence: bool = True
+
+
+class ItemError(BaseModel):
+    detail: str
+
+
+class BatchResult(BaseModel):
+    index: int
+    id: str | int | None = None
+    result: ClassifyResponse | None = None
+    error: ItemError | None = None
+
+
+class BatchResponse(BaseModel):
+    model_version: str
+    count: int
+    errors: int
+    results: list[BatchResult]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[dict] | None = None
+
+
+class CategoryOut(BaseModel):
+    id: CategoryId
+    title: str
+    description: str
+    severity: int
+
+
+class LabelsResponse(BaseModel):
+    categories: list[CategoryOut]
+    recommendations: dict[ActionId, str]
+
+
+class ModelResponse(BaseModel):
+    model_version: str
+    metadata: dict
+
+
+class HealthResponse(BaseModel):
+    status: str
+    model_version: str | None = None
+    detail: str | None = None

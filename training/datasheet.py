@@ -1,0 +1,83 @@
+"""Tables for data/README.md, produced by a command (`make data-report`), never typed by hand.
+
+Counts per category, recommendation, style and length, and the blind re-labelling agreement
+(Cohen's kappa per category and for the recommendation) from data/relabel/.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+from sklearn.metrics import cohen_kappa_score
+
+from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
+from redflags.training.data import load_anecdotes, parse_labels
+
+
+def counts_table(path: Path) -> str:
+    corpus = load_anecdotes(path)
+    frame = corpus.frame
+    sets = corpus.label_sets
+    n = len(frame)
+    lines = [f"Rows: {n}. SHA-256: `{corpus.sha256}`.", "",
+             "| category | positives | share | only label | with others |", "|---|---|---|---|---|"]
+    for c in CATEGORIES:
+        pos = sum(c in s for s in sets)
+        only = sum(s == [c] for s in sets)
+        lines.append(f"| {c} | {pos} | {pos / n:.1%} | {only} | {pos - only} |")
+    none = sum(not s for s in sets)
+    multi = sum(len(s) >= 2 for s in sets)
+    lines += ["", f"No red flag: {none}. Two or more categories: {multi}.", "",
+              "| recommendation | rows | no-flag rows |", "|---|---|---|"]
+    for r in RECOMMENDATIONS:
+        mask = frame["recommendation"] == r
+        lines.append(f"| {r} | {int(mask.sum())} | {sum(1 for s, m in zip(sets, mask) if m and not s)} |")
+    words = frame["text"].str.split().str.len()
+    lines += ["", "| words per text | value |", "|---|---|"]
+    for q in (0.1, 0.25, 0.5, 0.75, 0.9):
+        lines.append(f"| {int(q * 100)}th percentile | {int(words.quantile(q))} |")
+    lines.append(f"| under 40 words | {(words < 40).mean():.0%} |")
+    lines.append(f"| over 150 words | {(words > 150).mean():.0%} |")
+    styles = Counter(frame["style"]) if "style" in frame else Counter()
+    lines += ["", "Styles (voice tags): " + ", ".join(f"{s} {k}" for s, k in styles.most_common())]
+    return "\n".join(lines)
+
+
+def agreement_table(folder: Path, n_rows: int) -> str:
+    """Kappa between the first labels of the sample and the blind second pass (before adjudication)."""
+    first = pd.read_csv(folder / "first_pass.csv", dtype=str, keep_default_na=False).set_index("id")
+    second = {r["id"]: r for r in map(json.loads, open(folder / "second_pass.jsonl", encoding="utf-8"))}
+    adjudicated = [json.loads(line) for line in open(folder / "adjudication.jsonl", encoding="utf-8")]
+    ids = list(first.index)
+    lines = [f"Blind second pass on a random {len(ids)}-row sample ({len(ids) / n_rows:.0%} of {n_rows} rows).", "",
+             "| label | Cohen's kappa | first pass positives | second pass positives | disagreements |",
+             "|---|---|---|---|---|"]
+    for c in CATEGORIES:
+        a = [int(c in parse_labels(first.loc[i, "labels"])) for i in ids]
+        b = [int(c in second[i]["labels"]) for i in ids]
+        lines.append(f"| {c} | {cohen_kappa_score(a, b):.3f} | {sum(a)} | {sum(b)} | {sum(x != y for x, y in zip(a, b))} |")
+    a = [first.loc[i, "recommendation"] for i in ids]
+    b = [second[i]["recommendation"] for i in ids]
+    agree = sum(x == y for x, y in zip(a, b))
+    lines.append(f"| recommendation | {cohen_kappa_score(a, b):.3f} | | | {len(ids) - agree} |")
+    lines += ["", f"Rows with any disagreement: {len(adjudicated)}; each was adjudicated by a third reader and "
+                  f"the decision written into data/anecdotes.csv (data/relabel/adjudication.jsonl has the reasons)."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    path = Path(argv[0] if argv else "data/anecdotes.csv")
+    print(counts_table(path))
+    relabel = path.parent / "relabel"
+    if relabel.is_dir():
+        print()
+        print(agreement_table(relabel, len(load_anecdotes(path))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
