@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Defaults from REDFLAGS_* settings, then `test_config` (which may hand in a ready PREDICTOR)."""
     settings = Settings.from_env()
     app = Flask(__name__)
+    app.json.sort_keys = False  # keep taxonomy and response order as documented
     app.config.from_mapping(
         MODEL_PATH=str(settings.model_path),
         API_KEYS=list(settings.api_keys),

@@ -183,6 +183,46 @@ def choose_recommender(rec: np.ndarray, fold_list, matrices, P_oof: np.ndarray, 
     return best["inputs"], best["C"], rows
 
 
+def fit_final(texts: list[str], Y: np.ndarray, rec: np.ndarray, params: dict[str, Any], rec_mode: str,
+              rec_C: float, P_for_rec: np.ndarray, seed: int) -> tuple[Pipeline, Any]:
+    """Fit the persisted Pipeline and the recommender on all of (texts, Y, rec).
+
+    `P_for_rec` are out-of-fold category probabilities: the recommender must learn from probabilities
+    like those it will see on new texts, not from the in-sample ones of the final fit.
+    """
+    union = build_features(params["features"], params["word_ngram_max"], params["min_df"])
+    X = union.fit_transform(np.array(texts, dtype=object))
+    cw = None if params["class_weight"] == "none" else params["class_weight"]
+    clf = build_classifier(params["C"], cw, seed).fit(X, Y)
+    recommender = build_recommender(rec_C, seed).fit(_rec_design(rec_mode, X, P_for_rec), rec)
+    return Pipeline([("features", union), ("clf", clf)]), recommender
+
+
+def make_bundle(pipeline: Pipeline, recommender, rec_mode: str, rule: str, thresholds: dict[str, float],
+                corpus_sha256: str = "", extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The persisted object: the fitted pipeline, recommender, decision settings and metadata."""
+    now = datetime.now(timezone.utc)
+    return {
+        "pipeline": pipeline,
+        "recommender": recommender,
+        "rec_features": rec_mode,
+        "combine": rule,
+        "thresholds": dict(thresholds),
+        "metadata": {
+            "model_version": f"{__version__}+{corpus_sha256[:8] or 'adhoc'}.{now:%Y%m%d%H%M%S}",
+            "trained_at": now.isoformat(timespec="seconds"),
+            "corpus_sha256": corpus_sha256,
+            "package_version": __version__,
+            "sklearn_version": sklearn.__version__,
+            "python_version": platform.python_version(),
+            "combine_rule": rule,
+            "recommender_inputs": rec_mode,
+            "thresholds": dict(thresholds),
+            **(extra or {}),
+        },
+    }
+
+
 def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: TrainConfig,
                  corpus_sha256: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit everything on (texts, Y, rec) and return (bundle, selection report)."""
@@ -194,37 +234,13 @@ def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: Train
     P_oof = combine(whole, best, rule)
     rec_mode, rec_C, rec_rows = choose_recommender(rec, fold_list, matrices, P_oof, config.seed)
 
-    p = search.params
-    union = build_features(p["features"], p["word_ngram_max"], p["min_df"])
-    X = union.fit_transform(np.array(texts, dtype=object))
-    clf = build_classifier(p["C"], None if p["class_weight"] == "none" else p["class_weight"], config.seed).fit(X, Y)
-    pipeline = Pipeline([("features", union), ("clf", clf)])
-    recommender = build_recommender(rec_C, config.seed).fit(_rec_design(rec_mode, X, P_oof), rec)
-
+    pipeline, recommender = fit_final(texts, Y, rec, search.params, rec_mode, rec_C, P_oof, config.seed)
     selection = {
         "grid": search.table, "chosen": search.params, "cv_mean_average_precision": search.score,
         "combination": combine_rows, "combine_rule": rule, "thresholds": thresholds,
         "recommender": rec_rows, "recommender_inputs": rec_mode, "recommender_C": rec_C,
         "cv_seconds": round(time.perf_counter() - started, 1),
     }
-    bundle = {
-        "pipeline": pipeline,
-        "recommender": recommender,
-        "rec_features": rec_mode,
-        "combine": rule,
-        "thresholds": thresholds,
-        "metadata": {
-            "model_version": f"{__version__}+{corpus_sha256[:8] or 'adhoc'}.{datetime.now(timezone.utc):%Y%m%d%H%M%S}",
-            "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "corpus_sha256": corpus_sha256,
-            "package_version": __version__,
-            "sklearn_version": sklearn.__version__,
-            "python_version": platform.python_version(),
-            "n_train": len(texts),
-            "params": search.params,
-            "combine_rule": rule,
-            "recommender_inputs": rec_mode,
-            "thresholds": thresholds,
-        },
-    }
+    bundle = make_bundle(pipeline, recommender, rec_mode, rule, thresholds, corpus_sha256,
+                         {"n_train": len(texts), "params": search.params})
     return bundle, selection

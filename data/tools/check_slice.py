@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check one corpus slice (JSONL) written by a corpus author before it is merged.
 
-Usage: python3 data/tools/check_slice.py NEW.jsonl [more.jsonl ...]
+Usage: python3 data/tools/check_slice.py NEW.jsonl [more.jsonl ...] [--against data/anecdotes.csv]
 
 Each line: {"text": str, "labels": [category ids], "recommendation": id, "style": short tag}.
 Prints counts and problems; exits 1 on a hard problem (bad JSON, unknown id, empty text,
@@ -27,7 +27,12 @@ def shingles(t, k=3):
     return {tuple(w[i:i + k]) for i in range(max(1, len(w) - k + 1))}
 
 
-def main(paths):
+def main(argv):
+    against = None
+    if "--against" in argv:
+        i = argv.index("--against")
+        against, argv = argv[i + 1], argv[:i] + argv[i + 2:]
+    paths = argv
     rows, hard = [], []
     for path in paths:
         with open(path, encoding="utf-8") as fh:
@@ -82,6 +87,21 @@ def main(paths):
             a, b = sh[i], sh[j]
             if a and b and len(a & b) / len(a | b) > 0.35:
                 print(f"WARNING near-duplicate: {good[i]['_where']} ~ {good[j]['_where']}")
+    if against:
+        import csv
+        with open(against, encoding="utf-8", newline="") as fh:
+            old = [r["text"] for r in csv.DictReader(fh)]
+        old_sh = [shingles(t) for t in old]
+        for i in range(n):
+            for j, b in enumerate(old_sh):
+                a = sh[i]
+                if a and b and len(a & b) / len(a | b) > 0.35:
+                    print(f"WARNING near-duplicate of corpus row {j + 2} ({against}): {good[i]['_where']}")
+        all_openings = Counter(" ".join(words(t)[:3]) for t in old) + openings
+        limit = max(10, int(0.02 * (len(old) + n)))
+        for o, k in all_openings.most_common(5):
+            if k > limit - 3 and openings[o]:
+                print(f"WARNING opening '{o}' used {k} times across corpus and slice (limit {limit}); vary it")
     for h in hard:
         print("PROBLEM " + h)
     return 1 if hard else 0

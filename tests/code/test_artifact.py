@@ -1,0 +1,60 @@
+"""Loading refuses a tampered artifact, a missing sidecar and another scikit-learn, saying what to do."""
+import json
+import shutil
+
+import pytest
+
+from redflags.model.artifact import ArtifactError, load_predictor, save_bundle, sidecar_path
+from tests.tiny import tiny_bundle
+
+
+@pytest.fixture
+def artifact(tmp_path, tiny_model_path):
+    path = tmp_path / "model.joblib"
+    shutil.copy(tiny_model_path, path)
+    shutil.copy(sidecar_path(tiny_model_path), sidecar_path(path))
+    return path
+
+
+def test_round_trip_and_metadata(artifact):
+    predictor = load_predictor(artifact)
+    meta = json.loads(sidecar_path(artifact).read_text())
+    assert predictor.version == meta["model_version"]
+    for key in ("trained_at", "corpus_sha256", "sklearn_version", "python_version", "artifact_sha256"):
+        assert key in meta
+
+
+def test_tampered_artifact_is_refused_before_unpickling(artifact, monkeypatch):
+    data = bytearray(artifact.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    artifact.write_bytes(bytes(data))
+    monkeypatch.setattr("joblib.load", lambda *_: pytest.fail("unpickled a tampered file"))
+    with pytest.raises(ArtifactError, match="SHA-256 digest mismatch") as err:
+        load_predictor(artifact)
+    assert "make train" in str(err.value)
+
+
+def test_missing_sidecar(artifact):
+    sidecar_path(artifact).unlink()
+    with pytest.raises(ArtifactError, match="no sidecar"):
+        load_predictor(artifact)
+
+
+def test_missing_artifact(tmp_path):
+    with pytest.raises(ArtifactError, match="No model artifact"):
+        load_predictor(tmp_path / "none.joblib")
+
+
+def test_other_sklearn_version_is_refused(artifact):
+    side = sidecar_path(artifact)
+    meta = json.loads(side.read_text())
+    meta["sklearn_version"] = "0.24.2"
+    side.write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="made with scikit-learn 0.24.2"):
+        load_predictor(artifact)
+
+
+def test_save_is_atomic_and_leaves_no_temp_files(tmp_path):
+    path = tmp_path / "m" / "model.joblib"
+    save_bundle(tiny_bundle(), path)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["model.joblib", "model.joblib.json"]

@@ -1,0 +1,36 @@
+"""Sentence spans: offsets index the original text, and nothing with words is lost."""
+import pytest
+from hypothesis import given, strategies as st
+
+from redflags.model.sentences import sentence_spans
+
+
+@pytest.mark.parametrize("text, pieces", [
+    ("One. Two! Three?", ["One.", "Two!", "Three?"]),
+    ('He said "we want young energy." Then left.', ['He said "we want young energy."', "Then left."]),
+    ("line one\nline two", ["line one", "line two"]),
+    ("no punctuation at all", ["no punctuation at all"]),
+    ("   ", []),
+    ("...", []),
+])
+def test_examples(text, pieces):
+    assert [text[s:e] for s, e in sentence_spans(text)] == pieces
+
+
+def test_run_on_text_is_cut_into_windows():
+    text = " ".join(f"w{i}" for i in range(200))
+    spans = sentence_spans(text)
+    assert len(spans) > 1
+    assert all(len(text[s:e].split()) <= 60 for s, e in spans)
+
+
+@given(st.text(max_size=400))
+def test_spans_are_ordered_stripped_and_cover_every_word(text):
+    spans = sentence_spans(text)
+    last = 0
+    for s, e in spans:
+        assert last <= s < e <= len(text)
+        assert not text[s].isspace() and not text[e - 1].isspace()
+        last = e
+    covered = "".join(text[s:e] for s, e in spans)
+    assert sum(ch.isalnum() for ch in covered) == sum(ch.isalnum() for ch in text)

@@ -1,0 +1,50 @@
+"""Training helpers on tiny in-memory data: split, thresholds, baselines, calibration error."""
+import numpy as np
+import pytest
+
+from redflags.model.taxonomy import CATEGORIES
+from redflags.training.baselines import keyword_actions, keyword_flags
+from redflags.training.evaluate import expected_calibration_error
+from redflags.training.train import split, tune_thresholds
+
+
+def test_split_is_stratified_disjoint_and_reproducible():
+    rng = np.random.default_rng(0)
+    Y = (rng.random((400, len(CATEGORIES))) < 0.15).astype(int)
+    rec = np.array(["continue", "end_interview"] * 200)
+    a = split(Y, rec, 0.25, seed=1)
+    b = split(Y, rec, 0.25, seed=1)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    train, test = a
+    assert not set(train) & set(test) and len(train) + len(test) == 400
+    assert abs(len(test) - 100) <= 2
+    # every category keeps roughly its share in the held-out part
+    assert np.all(np.abs(Y[test].mean(0) - Y.mean(0)) < 0.05)
+
+
+def test_thresholds_maximise_f1_and_keep_the_recall_floor():
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    p = np.array([0.9, 0.8, 0.7, 0.2, 0.6, 0.5, 0.4, 0.3, 0.1, 0.1])
+    Y = np.tile(y[:, None], (1, len(CATEGORIES)))
+    P = np.tile(p[:, None], (1, len(CATEGORIES)))
+    th = tune_thresholds(Y, P, recall_floor=1.0, floor_categories=("scam",))
+    assert 0.6 < th["disrespect"] <= 0.7      # best F1: catch 3 of 4, no false positive
+    assert th["scam"] <= 0.2                   # the floor forces every positive to be caught
+
+
+@pytest.mark.parametrize("text, category", [
+    ("He kept interrupting me", "disrespect"),
+    ("They want me to pay for training", "scam"),
+])
+def test_keyword_baseline(text, category):
+    flags = keyword_flags([text])
+    assert flags[0, CATEGORIES.index(category)] == 1
+    assert keyword_actions(flags)[0] in {"end_interview", "finish_then_withdraw", "proceed_with_caution"}
+    assert keyword_actions(np.zeros((1, len(CATEGORIES)), dtype=int)) == ["continue"]
+
+
+def test_ece_is_zero_when_calibrated_and_large_when_not():
+    y = np.array([0, 1] * 50)
+    assert expected_calibration_error(y, np.full(100, 0.5)) == pytest.approx(0.0)
+    assert expected_calibration_error(y, y.astype(float)) == pytest.approx(0.0)
+    assert expected_calibration_error(y, 1.0 - y) == pytest.approx(1.0)
