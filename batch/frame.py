@@ -89,4 +89,6 @@ def read_csv_bytes(raw: bytes, text_column: str, encoding: str = "utf-8") -> pd.
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise FrameError(f"the CSV cannot be parsed: {exc}") from None
     check_columns(frame.columns, text_column)
+    if frame.empty:
+        raise FrameError("the CSV has a header but no rows")
     return frame

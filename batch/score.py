@@ -121,7 +121,7 @@ def iter_chunks(name: str, kind: str, chunksize: int, encoding: str) -> Iterator
             yield batch.to_pandas()
         return
     source = sys.stdin.buffer if name == "-" else name
-    reader = pd.read_csv(source, sep="\t" if kind == "tsv" else ",", dtype=str, keep_default_na=False,
+    reader = pd.read_csv(source, sep="\t" if kind == "tsv" else ",", dtype=str, keep_default_na=False, index_col=False,
                          chunksize=chunksize, encoding=encoding, compression="infer" if name != "-" else None)
     try:
         yield from reader

@@ -60,16 +60,48 @@ class Prediction:
         return asdict(self)
 
 
+def stack_features(whole: np.ndarray, best: np.ndarray, n_sentences: np.ndarray, k: int) -> np.ndarray:
+    """Inputs of the learned combination for category k: both logits and the text's length in sentences."""
+    return np.column_stack([_logit(whole[:, k]), _logit(best[:, k]), np.log1p(n_sentences)])
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+@dataclass
+class Combiner:
+    """How whole-text and best-sentence probabilities become one probability per category.
+
+    whole: the whole text only; max: the larger of the two; blend: their mean; stack: a small
+    logistic regression per category over both logits and the number of sentences, fitted on
+    out-of-fold scores, so long texts can lean on their worst sentence without short benign
+    sentences raising false alarms.
+    """
+
+    rule: str = "whole"
+    coef: np.ndarray | None = None        # (categories, 3) for "stack"
+    intercept: np.ndarray | None = None   # (categories,) for "stack"
+
+    def __call__(self, whole: np.ndarray, best: np.ndarray, n_sentences: np.ndarray) -> np.ndarray:
+        if self.rule == "whole":
+            return whole
+        if self.rule == "max":
+            return np.maximum(whole, best)
+        if self.rule == "blend":
+            return (whole + np.maximum(whole, best)) / 2.0
+        if self.rule == "stack":
+            out = np.empty_like(whole)
+            for k in range(whole.shape[1]):
+                out[:, k] = _sigmoid(stack_features(whole, best, n_sentences, k) @ self.coef[k] + self.intercept[k])
+            return out
+        raise ValueError(f"unknown combination rule {self.rule!r}")
+
+
 def combine(whole: np.ndarray, sentence_max: np.ndarray, rule: str) -> np.ndarray:
-    """Combine whole-text and best-sentence probabilities (arrays of the same shape)."""
-    if rule == "whole":
-        return whole
-    best = np.maximum(whole, sentence_max)
-    if rule == "max":
-        return best
-    if rule == "blend":
-        return (whole + best) / 2.0
-    raise ValueError(f"unknown combination rule {rule!r}")
+    """The fixed (parameter-free) combination rules."""
+    return Combiner(rule)(whole, sentence_max, np.ones(len(whole)))
 
 
 class LinearTextScorer:
@@ -156,6 +188,10 @@ class Scored:
     whole_rows: tuple[np.ndarray, np.ndarray, np.ndarray]  # CSR parts of the whole-text TF-IDF rows
     probs: np.ndarray | None = None             # combined, set by Predictor.score
 
+    @property
+    def n_sentences(self) -> np.ndarray:
+        return np.array([max(1, len(s)) for s in self.spans], dtype=float)
+
 
 def score_texts(scorer: LinearTextScorer, texts: Sequence[str]) -> Scored:
     """Score each text whole and, when it has several sentences, sentence by sentence (one encode pass)."""
@@ -197,6 +233,8 @@ class Predictor:
         self.recommender = bundle["recommender"]
         self.rec_features: str = bundle["rec_features"]
         self.combine_rule: str = bundle["combine"]
+        params = bundle.get("combiner") or {}
+        self.combiner = Combiner(self.combine_rule, params.get("coef"), params.get("intercept"))
         self.thresholds = np.array([bundle["thresholds"][c] for c in CATEGORIES], dtype=float)
         self.metadata: dict[str, Any] = dict(bundle.get("metadata", {}))
         self.version: str = str(self.metadata.get("model_version", "unversioned"))
@@ -214,7 +252,7 @@ class Predictor:
     def score(self, texts: Sequence[str]) -> "Scored":
         """Combined category probabilities (n x 9), with what evidence and the recommender need."""
         scored = score_texts(self.scorer, texts)
-        scored.probs = combine(scored.whole, scored.best_sentence, self.combine_rule)
+        scored.probs = self.combiner(scored.whole, scored.best_sentence, scored.n_sentences)
         return scored
 
     def recommendation_probabilities(self, scored: "Scored") -> np.ndarray:

@@ -41,7 +41,7 @@ class ThresholdConfig:
 
 @dataclass(frozen=True)
 class CombineConfig:
-    candidates: tuple[str, ...] = ("whole", "max", "blend")
+    candidates: tuple[str, ...] = ("whole", "max", "blend", "stack")
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class TrainConfig:
         bad = set(self.thresholds.floor_categories) - set(CATEGORIES)
         if bad:
             raise ConfigError(f"thresholds.floor_categories: unknown {sorted(bad)}")
-        bad = set(self.combine.candidates) - {"whole", "max", "blend"}
+        bad = set(self.combine.candidates) - {"whole", "max", "blend", "stack"}
         if bad:
             raise ConfigError(f"combine.candidates: unknown {sorted(bad)}")
 

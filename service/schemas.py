@@ -15,8 +15,9 @@ Text = Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=r"\S",
              description=f"The anecdote, 1 to {MAX_TEXT_CHARS} characters, not only white space.")
 
 
+# Requests are validated strictly: 0 is not a boolean and "1" is not a number.
 class Context(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     open_to_other_roles: bool = Field(False, description="The candidate wants a future with this employer "
                                                          "in another role: softens end_interview to "
                                                          "finish_then_withdraw, except under harassment, "
@@ -24,7 +25,7 @@ class Context(BaseModel):
 
 
 class ClassifyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     text: str = Text
     context: Context | None = None
     evidence: bool = True
@@ -63,12 +64,13 @@ class ClassifyResponse(BaseModel):
 
 class BatchItem(BaseModel):
     """One item; validated on its own so that a bad item does not fail the batch."""
+    model_config = ConfigDict(strict=True)
     id: str | int | None = None
     text: str = Text
 
 
 class BatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     items: list[dict] = Field(min_length=1, max_length=1000,
                               description="Up to 1,000 objects {id?, text}; each is validated on its own.")
     context: Context | None = None

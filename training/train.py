@@ -18,13 +18,14 @@ import scipy.sparse as sp
 import sklearn
 from iterstrat.ml_stratifiers import MultilabelStratifiedKFold, MultilabelStratifiedShuffleSplit
 from joblib import Parallel, delayed
-from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, f1_score, recall_score
 from sklearn.pipeline import Pipeline
 
 from redflags import __version__
 from redflags.config import TrainConfig
 from redflags.model.pipeline import build_classifier, build_features, build_recommender
-from redflags.model.predict import LinearTextScorer, combine, score_texts
+from redflags.model.predict import Combiner, LinearTextScorer, score_texts, stack_features
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
 
 log = logging.getLogger(__name__)
@@ -137,29 +138,54 @@ def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConf
     return SearchResult(params, best["mean_average_precision"], table), pipes, matrices
 
 
-def out_of_fold_scores(texts: list[str], fold_list, pipes) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold whole-text and best-sentence probabilities."""
+def out_of_fold_scores(texts: list[str], fold_list, pipes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Out-of-fold whole-text and best-sentence probabilities, and each text's number of sentences."""
     n = len(texts)
     whole = np.zeros((n, len(CATEGORIES)))
     best = np.zeros((n, len(CATEGORIES)))
+    n_sentences = np.ones(n)
     for (_, val_i), pipe in zip(fold_list, pipes):
         scored = score_texts(LinearTextScorer(pipe), [texts[i] for i in val_i])
-        whole[val_i], best[val_i] = scored.whole, scored.best_sentence
-    return whole, best
+        whole[val_i], best[val_i], n_sentences[val_i] = scored.whole, scored.best_sentence, scored.n_sentences
+    return whole, best, n_sentences
 
 
-def choose_combination(Y, whole, best, config: TrainConfig) -> tuple[str, dict[str, float], list[dict]]:
-    """Pick the whole/sentence combination with the best out-of-fold macro F1 at its tuned thresholds."""
+def fit_stacker(whole: np.ndarray, best: np.ndarray, n_sentences: np.ndarray, Y: np.ndarray,
+                seed: int) -> Combiner:
+    """Per category, a logistic regression over (whole logit, best-sentence logit, log sentences)."""
+    coef = np.zeros((Y.shape[1], 3))
+    intercept = np.zeros(Y.shape[1])
+    for k in range(Y.shape[1]):
+        model = LogisticRegression(C=1.0, max_iter=1000, random_state=seed)
+        model.fit(stack_features(whole, best, n_sentences, k), Y[:, k])
+        coef[k], intercept[k] = model.coef_[0], model.intercept_[0]
+    return Combiner("stack", coef, intercept)
+
+
+def choose_combination(Y, whole, best, n_sentences, fold_list, config: TrainConfig):
+    """Pick the whole/sentence combination with the best out-of-fold macro F1 at its tuned thresholds.
+
+    The learned "stack" rule is itself fitted out of fold here, so it is compared fairly.
+    Returns (combiner fitted on all rows, thresholds, table, combined out-of-fold probabilities).
+    """
     rows, choice = [], None
     for rule in config.combine.candidates:
-        P = combine(whole, best, rule)
+        if rule == "stack":
+            P = np.zeros(Y.shape)
+            for train_i, val_i in fold_list:
+                stacker = fit_stacker(whole[train_i], best[train_i], n_sentences[train_i], Y[train_i], config.seed)
+                P[val_i] = stacker(whole[val_i], best[val_i], n_sentences[val_i])
+            combiner = fit_stacker(whole, best, n_sentences, Y, config.seed)
+        else:
+            combiner = Combiner(rule)
+            P = combiner(whole, best, n_sentences)
         th = tune_thresholds(Y, P, config.thresholds.recall_floor, config.thresholds.floor_categories,
                              config.thresholds.min_threshold, config.thresholds.max_threshold)
         macro = float(f1_score(Y, apply_thresholds(P, th), average="macro", zero_division=0))
         rows.append({"rule": rule, "macro_f1": round(macro, 4)})
         if choice is None or macro > choice[1] + 1e-9:
-            choice = (rule, macro, th)
-    return choice[0], choice[2], rows
+            choice = (combiner, macro, th, P)
+    return choice[0], choice[2], rows, choice[3]
 
 
 def _rec_design(mode: str, X, P: np.ndarray):
@@ -229,9 +255,9 @@ def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: Train
     started = time.perf_counter()
     fold_list = folds(Y, rec, config.cv_folds, config.seed)
     search, pipes, matrices = cross_validate(texts, Y, fold_list, config)
-    whole, best = out_of_fold_scores(texts, fold_list, pipes)
-    rule, thresholds, combine_rows = choose_combination(Y, whole, best, config)
-    P_oof = combine(whole, best, rule)
+    whole, best, n_sentences = out_of_fold_scores(texts, fold_list, pipes)
+    combiner, thresholds, combine_rows, P_oof = choose_combination(Y, whole, best, n_sentences, fold_list, config)
+    rule = combiner.rule
     rec_mode, rec_C, rec_rows = choose_recommender(rec, fold_list, matrices, P_oof, config.seed)
 
     pipeline, recommender = fit_final(texts, Y, rec, search.params, rec_mode, rec_C, P_oof, config.seed)
@@ -243,4 +269,6 @@ def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: Train
     }
     bundle = make_bundle(pipeline, recommender, rec_mode, rule, thresholds, corpus_sha256,
                          {"n_train": len(texts), "params": search.params})
+    if rule == "stack":
+        bundle["combiner"] = {"coef": combiner.coef, "intercept": combiner.intercept}
     return bundle, selection

@@ -1,0 +1,169 @@
+"""The batch scorer: every row back in order, bad rows kept and marked, safe output, clear errors."""
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from redflags.batch.frame import SCORE_COLUMNS
+from redflags.batch.score import BatchError, score_file
+
+ROWS = [
+    ("r1", "He mocked my degree and rolled his eyes at every answer.", "3"),
+    ("r2", "", "4"),                                   # blank text
+    ("r3", "A friendly panel, clear questions.\nThey called back, too.", "5"),  # multi-line cell
+    ("r4", "They asked me to pay for a training kit and send my bank details by chat.", ""),
+    ("r5", "x" * 20001, "1"),                          # over the limit
+    ("r6", "   ", "2"),                                # only spaces
+]
+
+
+def write_input(path, rows=ROWS, sep=","):
+    frame = pd.DataFrame(rows, columns=["rid", "answer", "rating"])
+    if str(path).endswith(".parquet"):
+        frame.to_parquet(path)
+    else:
+        frame.to_csv(path, index=False, sep=sep)
+    return frame
+
+
+def read_output(path):
+    if str(path).endswith(".parquet"):
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype=str, keep_default_na=False, sep="\t" if ".tsv" in str(path) else ",")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".tsv", ".parquet"])
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_every_row_in_order_with_columns_unchanged(tmp_path, tiny_model_path, suffix, jobs):
+    src, out = tmp_path / f"in{suffix}", tmp_path / f"out{suffix}"
+    frame = write_input(src, sep="\t" if suffix == ".tsv" else ",")
+    summary = score_file(str(src), str(out), text_column="answer", model_path=tiny_model_path, jobs=jobs,
+                         chunksize=2, quiet=True)
+    got = read_output(out)
+    assert list(got.columns) == ["rid", "answer", "rating", *SCORE_COLUMNS]
+    assert got["rid"].tolist() == frame["rid"].tolist()
+    assert got["answer"].astype(str).tolist() == frame["answer"].tolist()
+    errors = got["error"].tolist()
+    assert errors[0] == "" and errors[2] == "" and errors[3] == ""
+    assert errors[1] == "blank text" and errors[5] == "blank text" and "over 20000" in errors[4]
+    assert got["red_flags"].tolist()[0] == "disrespect" and got["red_flags"].tolist()[3] == "scam"
+    assert summary.rows == 6 and summary.errors == 3
+
+
+def test_same_scores_as_the_prediction_core(tmp_path, tiny_model_path, tiny_predictor):
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_input(src)
+    score_file(str(src), str(out), text_column="answer", model_path=tiny_model_path, quiet=True)
+    got = read_output(out)
+    p = tiny_predictor.predict([ROWS[3][1]])[0]
+    assert float(got.loc[3, "p_scam"]) == pytest.approx(p.scores["scam"], abs=1e-4)
+    assert got.loc[3, "recommendation"] == p.recommendation.action
+
+
+def test_evidence_column(tmp_path, tiny_model_path):
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_input(src)
+    score_file(str(src), str(out), text_column="answer", model_path=tiny_model_path, evidence=True, quiet=True)
+    got = read_output(out)
+    assert "disrespect" in got.loc[0, "evidence"] and got.loc[1, "evidence"] == ""
+
+
+@pytest.mark.parametrize("make, kwargs, message", [
+    (None, {"text_column": "answer"}, "no such file"),
+    ("csv", {"text_column": "comment"}, "no column named 'comment'; the columns are: rid, answer, rating"),
+    ("empty", {"text_column": "answer"}, "empty"),
+    ("latin1", {"text_column": "answer"}, "line 3 is not valid utf-8; pass --encoding"),
+    ("csv", {"text_column": "answer", "id_column": "nope"}, "no id column"),
+])
+def test_errors_before_any_work(tmp_path, tiny_model_path, make, kwargs, message):
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    if make == "csv":
+        write_input(src)
+    elif make == "empty":
+        src.write_text("")
+    elif make == "latin1":
+        src.write_bytes("rid,answer\nr1,fine\nr2,caf\xe9 au lait\n".encode("latin-1"))
+    with pytest.raises(BatchError, match=message):
+        score_file(str(src), str(out), model_path=tiny_model_path, quiet=True, **kwargs)
+    assert not out.exists() and not list(tmp_path.glob(".out.csv.*"))
+
+
+def test_encoding_option_reads_latin1(tmp_path, tiny_model_path):
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_bytes("rid,answer\nr1,\"caf\xe9 chat, friendly panel\"\n".encode("latin-1"))
+    score_file(str(src), str(out), text_column="answer", model_path=tiny_model_path, encoding="latin-1", quiet=True)
+    assert read_output(out)["answer"].tolist() == ["café chat, friendly panel"]
+
+
+def test_output_folder_must_exist(tmp_path, tiny_model_path):
+    src = tmp_path / "in.csv"
+    write_input(src)
+    with pytest.raises(BatchError, match="does not exist"):
+        score_file(str(src), str(tmp_path / "nope" / "out.csv"), text_column="answer",
+                   model_path=tiny_model_path, quiet=True)
+
+
+def test_failed_run_keeps_the_old_output(tmp_path, tiny_model_path, monkeypatch):
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_input(src, rows=ROWS * 3)
+    out.write_text("previous good output\n")
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    calls = {"n": 0}
+    import redflags.batch.score as mod
+    real = mod.score_frame
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            boom()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mod, "score_frame", flaky)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        score_file(str(src), str(out), text_column="answer", model_path=tiny_model_path, chunksize=2, quiet=True)
+    assert out.read_text() == "previous good output\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_cli_stdin_to_stdout(tmp_path, tiny_model_path):
+    csv = 'rid,answer\n1,"He mocked my degree, rolled his eyes."\n2,\n'
+    done = subprocess.run([sys.executable, "-m", "redflags.cli", "score", "-", "-o", "-", "--text-column", "answer",
+                           "--model", str(tiny_model_path), "--quiet"], input=csv, capture_output=True, text=True,
+                          check=True)
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("rid,answer,red_flags,flag_count,p_disrespect")
+    assert len(lines) == 3 and lines[2].endswith(",blank text")
+
+
+def test_cli_error_exit_code_and_message(tmp_path, tiny_model_path):
+    done = subprocess.run([sys.executable, "-m", "redflags.cli", "score", str(tmp_path / "none.csv"), "-o",
+                           str(tmp_path / "o.csv"), "--text-column", "a", "--model", str(tiny_model_path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "no such file" in done.stderr
+
+
+def test_killed_run_leaves_no_partial_output(tmp_path, tiny_model_path):
+    """SIGTERM mid-run: no OUTPUT, no temp file, and an existing OUTPUT is untouched."""
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_input(src, rows=[(f"r{i}", f"He mocked my degree, answer {i}. " * 20, "1") for i in range(30000)])
+    out.write_text("old\n")
+    proc = subprocess.Popen([sys.executable, "-m", "redflags.cli", "score", str(src), "-o", str(out),
+                             "--text-column", "answer", "--model", str(tiny_model_path), "--chunksize", "500",
+                             "--quiet"], stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(tmp_path.glob(".out.csv.*")):
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".out.csv.*")), "the run never started writing"
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    assert proc.returncode != 0
+    assert out.read_text() == "old\n"
+    assert not list(tmp_path.glob(".out.csv.*"))

@@ -1,0 +1,82 @@
+"""The real corpus: schema, allowed labels, the project's corpus rules, and the datasheet in step."""
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.neighbors import NearestNeighbors
+
+from redflags.config import DEFAULT_DATA
+from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
+from redflags.training.data import load_anecdotes
+from redflags.training.datasheet import agreement_table, counts_table
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED_REPORT = ROOT.parent / "shared" / "tools" / "corpus_report.py"
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return load_anecdotes(DEFAULT_DATA)  # raises CorpusError on any schema problem
+
+
+def test_size_and_mix(corpus):
+    sets = corpus.label_sets
+    counts = Counter(label for s in sets for label in s)
+    assert len(corpus) >= 1500
+    assert all(counts[c] >= 120 for c in CATEGORIES), counts
+    assert sum(1 for s in sets if not s) >= 400
+    assert sum(1 for s in sets if len(s) >= 2) >= 250
+    recs = Counter(corpus.recommendations)
+    assert all(recs[r] >= 150 for r in RECOMMENDATIONS), recs
+
+
+def test_lengths_vary(corpus):
+    words = corpus.frame["text"].str.split().str.len()
+    assert (words < 40).mean() >= 0.25 and (words > 150).mean() >= 0.20
+
+
+def test_no_near_duplicates_and_no_overused_openings(corpus):
+    X = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(corpus.texts)
+    dist, _ = NearestNeighbors(n_neighbors=2, metric="cosine").fit(X).kneighbors(X)
+    sim = 1 - dist[:, 1]
+    assert (sim >= 0.8).sum() == 0 and sim.mean() <= 0.35
+    openings = Counter(" ".join(re.findall(r"\w+", t.lower())[:3]) for t in corpus.texts)
+    assert openings.most_common(1)[0][1] <= max(10, 0.02 * len(corpus))
+
+
+def test_texts_never_name_a_category(corpus):
+    pattern = re.compile("|".join(c.replace("_", "[ _]") for c in CATEGORIES if c not in {"scam"}), re.IGNORECASE)
+    hits = [rid for rid, t in zip(corpus.frame["id"], corpus.texts) if pattern.search(t)]
+    assert hits == []
+
+
+def test_styles_are_varied(corpus):
+    styles = Counter(corpus.frame["style"])
+    assert len(styles) >= 8 and styles.most_common(1)[0][1] / len(corpus) < 0.35
+
+
+@pytest.mark.skipif(not SHARED_REPORT.exists(), reason="../shared is not beside this checkout")
+def test_shared_corpus_report_passes():
+    done = subprocess.run([sys.executable, str(SHARED_REPORT), str(DEFAULT_DATA)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "all corpus rules hold" in done.stdout
+
+
+def test_datasheet_tables_are_current(corpus):
+    """data/README.md carries the tables the command prints; they must not drift from the data."""
+    sheet = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    assert counts_table(DEFAULT_DATA) in sheet
+    assert agreement_table(DEFAULT_DATA.parent / "relabel", len(corpus)) in sheet
+
+
+def test_relabel_sample_ids_exist(corpus):
+    import pandas as pd
+
+    sample = pd.read_csv(DEFAULT_DATA.parent / "relabel" / "first_pass.csv", dtype=str)
+    assert set(sample["id"]) <= set(corpus.frame["id"])
+    assert len(sample) >= 0.1 * 1853 - 1

@@ -1,0 +1,79 @@
+"""The web page in headless Debian chromium: submit the reference case, see flags and highlighted evidence."""
+import os
+import shutil
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+REFERENCE = ("A director-level candidate took PTO twice. At the second interview the owner insulted her resume, "
+             "said he wasn't sure they'd hire anyone at all and might make the role part-time, made veiled "
+             "comments about her age and gender, and interrupted her constantly from her first sentence.")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (CHROMIUM and DRIVER):
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromedriver must be installed in CI (make browser)")
+        pytest.skip("chromium/chromedriver not installed: run `make browser`")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=420,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def real_server(real_model_path, tmp_path_factory):
+    from tests.e2e.conftest import Server
+
+    srv = Server(real_model_path, tmp_path_factory.mktemp("browser") / "server.log", workers=1)
+    try:
+        srv.wait()
+        yield srv
+    finally:
+        srv.stop()
+
+
+def test_reference_case_in_the_page(browser, real_server, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(real_server.url + "/")
+    box = browser.find_element(By.ID, "anecdote")
+    box.send_keys(REFERENCE)
+    # keyboard only: tab past the checkbox to the button and press Enter
+    box.send_keys(Keys.TAB, Keys.TAB, Keys.ENTER)
+    WebDriverWait(browser, 20).until(EC.visibility_of_element_located((By.ID, "result")))
+    flags = {li.get_attribute("data-category") for li in browser.find_elements(By.CSS_SELECTOR, "#flags li")}
+    assert {"disrespect", "discrimination", "bait_and_switch"} <= flags
+    marks = [m.text for m in browser.find_elements(By.CSS_SELECTOR, "#highlighted mark")]
+    assert marks and all(m in REFERENCE for m in marks)
+    assert browser.find_element(By.ID, "highlighted").text.replace("\n", " ").strip() == REFERENCE
+    card = browser.find_element(By.ID, "recommendation")
+    assert "end interview" in card.text.lower() and "say" in card.text.lower()
+    # no horizontal scrolling on a phone-width window
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    browser.save_screenshot(str(tmp_path / "page.png"))
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_empty_submission_shows_a_message(browser, real_server):
+    from selenium.webdriver.common.by import By
+
+    browser.get(real_server.url + "/")
+    browser.find_element(By.ID, "submit").click()
+    status = browser.find_element(By.ID, "status")
+    assert "describe" in status.text.lower()

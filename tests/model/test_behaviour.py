@@ -1,0 +1,123 @@
+"""Behaviour of the model trained on the real corpus: minimum functionality, invariance, direction.
+
+Assertions are about flags and actions, never exact probabilities.
+"""
+import pytest
+
+pytestmark = pytest.mark.training
+
+REFERENCE = ("A director-level candidate took PTO twice. At the second interview the owner insulted her resume, "
+             "said he wasn't sure they'd hire anyone at all and might make the role part-time, made veiled "
+             "comments about her age and gender, and interrupted her constantly from her first sentence.")
+
+
+def flags(predictor, text, context=None):
+    return {f.category for f in predictor.predict([text], context=context)[0].red_flags}
+
+
+def action(predictor, text, context=None):
+    return predictor.predict([text], context=context)[0].recommendation.action
+
+
+def test_reference_case(real_predictor):
+    got = flags(real_predictor, REFERENCE)
+    assert {"disrespect", "discrimination", "bait_and_switch"} <= got
+    assert action(real_predictor, REFERENCE) == "end_interview"
+
+
+# Clear cases written for these tests (not in the corpus), one or two per category.
+CLEAR = [
+    ("disrespect", "The hiring manager laughed out loud at my portfolio and called my last job a joke."),
+    ("disrespect", "She answered emails on her laptop the whole time and sighed whenever I spoke."),
+    ("discrimination", "He asked whether I was planning to get pregnant soon because the last woman 'left to have babies'."),
+    ("discrimination", "The owner said they prefer someone younger who'll fit with the team, and asked what year I was born."),
+    ("harassment", "The recruiter kept complimenting my figure and suggested we finish the interview in his hotel room."),
+    ("bait_and_switch", "The ad said salaried project manager; in the interview it turned out to be a commission-only door-to-door sales job."),
+    ("unreasonable_task", "For the second round they wanted me to build their whole new website for free over the weekend."),
+    ("disorganized_process", "Nobody was there when I arrived, the manager showed up an hour late and hadn't read my CV."),
+    ("pressure_tactics", "They said the offer expires in one hour and I must resign from my current job today if I want it."),
+    ("toxic_culture", "The director bragged that people here work eighty hours a week and that the last three hires quit crying."),
+    ("scam", "After a chat on Telegram they offered me the job and asked me to pay $300 for my equipment and training."),
+    ("scam", "They mailed me a check to deposit and asked me to wire part of it back for office supplies."),
+]
+
+
+@pytest.mark.parametrize("category, text", CLEAR)
+def test_minimum_functionality(real_predictor, category, text):
+    assert category in flags(real_predictor, text)
+
+
+HARMLESS = [
+    "Friendly panel, good questions about my experience, and they told me when I'd hear back.",
+    "The take-home exercise took about an hour and was relevant to the job; we discussed it in the next round.",
+    "They asked if I am authorised to work in the UK, which I am, then moved on to the technical questions.",
+    "The recruiter explained the salary range up front and it matched the advert.",
+]
+
+
+@pytest.mark.parametrize("text", HARMLESS)
+def test_harmless_accounts_are_not_flagged(real_predictor, text):
+    assert flags(real_predictor, text) == set()
+    assert action(real_predictor, text) == "continue"
+
+
+# Invariance: names, pronouns, industry and irrelevant detail must not change the flags.
+INVARIANCE = [
+    ("The manager, Tom, laughed at my answers and called my degree worthless.",
+     "The manager, Priya, laughed at my answers and called my degree worthless."),
+    ("He asked me to pay for the training kit before I could start.",
+     "She asked me to pay for the training kit before I could start."),
+    ("At the bakery interview they wanted me to work an unpaid ten-hour trial shift.",
+     "At the warehouse interview they wanted me to work an unpaid ten-hour trial shift."),
+    ("They said the offer disappears unless I accept before leaving the room.",
+     "It was raining, the coffee was decent, and the lobby had a fish tank. They said the offer disappears "
+     "unless I accept before leaving the room."),
+]
+
+
+@pytest.mark.parametrize("a, b", INVARIANCE)
+def test_invariance(real_predictor, a, b):
+    assert flags(real_predictor, a) == flags(real_predictor, b)
+    assert flags(real_predictor, a)  # and they are not trivially empty
+
+
+BASE = "The interview was a normal panel with three people asking about my last project."
+
+
+def test_direction_adding_an_insult_adds_disrespect(real_predictor):
+    assert "disrespect" not in flags(real_predictor, BASE)
+    assert "disrespect" in flags(real_predictor, BASE + " Then the lead rolled his eyes and said my answers were idiotic.")
+
+
+def test_direction_negating_a_flag_removes_it(real_predictor):
+    flagged = "They asked whether I had kids and if my husband would mind me travelling."
+    negated = "Nobody asked about kids or my husband; the questions were all about the work."
+    assert "discrimination" in flags(real_predictor, flagged)
+    assert "discrimination" not in flags(real_predictor, negated)
+
+
+def test_one_bad_sentence_in_a_long_letter_is_not_diluted(real_predictor):
+    ordinary = ("I arrived ten minutes early and the receptionist offered me water. The office was bright and "
+                "the team seemed busy but friendly. We talked through my last two projects, the tools I use, and "
+                "how I handle deadlines. They showed me the floor plan and the kitchen. ") * 4
+    letter = ordinary + "Near the end he asked me to transfer a $200 deposit for the laptop before my start date. " + ordinary
+    assert len(letter.split()) > 250
+    assert "scam" in flags(real_predictor, letter)
+
+
+def test_context_moves_end_interview_except_for_severe_flags(real_predictor):
+    rude = "The VP called my presentation 'amateur hour' and laughed at my answers with his colleague."
+    assert flags(real_predictor, rude) == {"disrespect"}
+    assert action(real_predictor, rude) == "end_interview"
+    assert action(real_predictor, rude, {"open_to_other_roles": True}) == "finish_then_withdraw"
+    scam = CLEAR[-2][1]
+    assert action(real_predictor, scam, {"open_to_other_roles": True}) == "end_interview"
+
+
+def test_evidence_points_at_the_flagged_sentence(real_predictor):
+    text = ("We met at their office downtown. The team lead was pleasant. Then the owner asked me to send my bank "
+            "details and a copy of my passport on WhatsApp before any offer. I left soon after.")
+    p = real_predictor.predict([text])[0]
+    scam = next(f for f in p.red_flags if f.category == "scam")
+    assert "bank" in scam.evidence[0].text
+    assert all(text[e.start:e.end] == e.text for e in scam.evidence)
