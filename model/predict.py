@@ -10,6 +10,7 @@ weights and coefficients, without scikit-learn's per-call validation and sparse-
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -104,6 +105,70 @@ def combine(whole: np.ndarray, sentence_max: np.ndarray, rule: str) -> np.ndarra
     return Combiner(rule)(whole, sentence_max, np.ones(len(whole)))
 
 
+class _AnalyzerCounter:
+    """Vocabulary index -> count for one document, through the vectorizer's own analyzer."""
+
+    def __init__(self, analyzer, vocab: dict[str, int]) -> None:
+        self.analyzer, self.vocab = analyzer, vocab
+
+    def __call__(self, doc: str) -> dict[int, int]:
+        vocab = self.vocab
+        out: dict[int, int] = {}
+        for token, count in Counter(self.analyzer(doc)).items():
+            j = vocab.get(token)
+            if j is not None:
+                out[j] = count
+        return out
+
+
+class _CharWbCounter:
+    """The same counts as sklearn's char_wb analyzer, with each word's n-gram indices cached.
+
+    char_wb n-grams never cross white space, so a word's n-grams depend on the word alone; words
+    repeat (Zipf), so most are looked up once. Mirrors TfidfVectorizer._char_wb_ngrams exactly
+    (proved against the pipeline in tests/code/test_predict_core.py).
+    """
+
+    _MAX_CACHE = 200_000
+
+    def __init__(self, vec) -> None:
+        self.preprocess = vec.build_preprocessor()
+        self.vocab = vec.vocabulary_
+        self.min_n, self.max_n = vec.ngram_range
+        self.cache: dict[str, tuple[int, ...]] = {}
+
+    def _word(self, word: str) -> tuple[int, ...]:
+        w = " " + word + " "
+        w_len = len(w)
+        vocab = self.vocab
+        found = []
+        for n in range(self.min_n, self.max_n + 1):
+            offset = 0
+            j = vocab.get(w[0:n])
+            if j is not None:
+                found.append(j)
+            while offset + n < w_len:
+                offset += 1
+                j = vocab.get(w[offset:offset + n])
+                if j is not None:
+                    found.append(j)
+            if offset == 0:  # a short word (w_len < n) is counted once
+                break
+        return tuple(found)
+
+    def __call__(self, doc: str) -> dict[int, int]:
+        cache = self.cache
+        if len(cache) > self._MAX_CACHE:
+            cache.clear()
+        counts: Counter = Counter()
+        for word in self.preprocess(doc).split():
+            grams = cache.get(word)
+            if grams is None:
+                grams = cache[word] = self._word(word)
+            counts.update(grams)
+        return counts
+
+
 class LinearTextScorer:
     """Category logits straight from the fitted TF-IDF vectorizers and one-vs-rest coefficients."""
 
@@ -114,7 +179,12 @@ class LinearTextScorer:
         for _, vec in union.transformer_list:
             if vec.norm != "l2" or not vec.use_idf:
                 raise ValueError("the lean path supports l2-normalised TF-IDF vectorizers only")
-            self.parts.append((vec.build_analyzer(), vec.vocabulary_, vec.idf_, vec.sublinear_tf, offset))
+            if vec.analyzer == "char_wb":
+                counter = _CharWbCounter(vec)
+            else:
+                analyzer, vocab = vec.build_analyzer(), vec.vocabulary_
+                counter = _AnalyzerCounter(analyzer, vocab)
+            self.parts.append((counter, vec.idf_, vec.sublinear_tf, offset))
             offset += len(vec.idf_)
         self.n_features = offset
         estimators = pipeline.named_steps["clf"].estimators_
@@ -134,12 +204,8 @@ class LinearTextScorer:
         data: list[np.ndarray] = []
         nnz = 0
         for doc in docs:
-            for analyzer, vocab, idf, sublinear, offset in self.parts:
-                counts: dict[int, int] = {}
-                for token in analyzer(doc):
-                    j = vocab.get(token)
-                    if j is not None:
-                        counts[j] = counts.get(j, 0) + 1
+            for counter, idf, sublinear, offset in self.parts:
+                counts = counter(doc)
                 if not counts:
                     continue
                 idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))

@@ -9,7 +9,7 @@ import re
 
 # A sentence ends at . ! ? or … (with any closing quotes/brackets), or at a line break.
 _SENTENCE = re.compile(r"[^.!?…\n]*(?:[.!?…]+[\"'”’)\]]*|\n|$)")
-_MAX_WORDS = 60          # a run-on "sentence" longer than this is cut at commas/semicolons
+_MAX_WORDS = 30          # a long "sentence" is cut at commas/semicolons into pieces of about half this
 _CLAUSE = re.compile(r"[^,;:]*(?:[,;:]|$)")
 _WORD = re.compile(r"\S+")
 
