@@ -1,5 +1,5 @@
 # Each target is a thin wrapper over a `redflags` command or pytest; `make help` lists them.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 MODEL  := model/artifacts/model.joblib
@@ -45,7 +45,8 @@ score: $(STAMP) $(MODEL) ## score a file: make score IN=answers.csv OUT=scored.c
 	$(BIN)/redflags score "$(IN)" -o "$(OUT)" --text-column "$(COLUMN)" --jobs $(or $(JOBS),1)
 
 bench: $(STAMP) $(MODEL) ## run the benchmarks in bench/ and print ratios (see bench/README.md)
-	$(BIN)/python -m bench.run_all
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null || sudo apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 data-report: $(STAMP) ## print the corpus counts table used in data/README.md
 	$(BIN)/python -m redflags.training.datasheet data/anecdotes.csv

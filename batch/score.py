@@ -25,7 +25,7 @@ import multiprocessing as mp
 import pandas as pd
 
 from redflags.batch.frame import FrameError, check_columns, output_columns, score_frame
-from redflags.model.artifact import ArtifactError, load_predictor
+from redflags.model.artifact import ArtifactError, load_predictor, verify_artifact
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
 
 log = logging.getLogger(__name__)
@@ -276,7 +276,7 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
     if input != "-" and output != "-" and Path(input).resolve() == Path(output).resolve():
         raise BatchError("the output would overwrite the input; choose another OUTPUT")
     try:
-        load_predictor(model_path)  # verify the artifact before any work (digest, versions)
+        verify_artifact(model_path)  # digest and versions, before any work; workers load it
     except ArtifactError as exc:
         raise BatchError(str(exc)) from None
     multiline = False

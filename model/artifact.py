@@ -76,8 +76,8 @@ def read_sidecar(path: str | Path) -> dict[str, Any]:
     return meta
 
 
-def load_bundle(path: str | Path) -> dict[str, Any]:
-    """Verify digest and versions, then unpickle. Raises ArtifactError with what is wrong and what to do."""
+def verify_artifact(path: str | Path) -> dict[str, Any]:
+    """Check sidecar, digest and scikit-learn version without unpickling; return the sidecar."""
     path = Path(path)
     meta = read_sidecar(path)
     actual = sha256_of(path)
@@ -90,6 +90,13 @@ def load_bundle(path: str | Path) -> dict[str, Any]:
         raise ArtifactError(
             f"{path} was made with scikit-learn {trained_with}, but {sklearn.__version__} is installed; "
             f"pickles do not carry across versions. {RETRAIN_HINT}")
+    return meta
+
+
+def load_bundle(path: str | Path) -> dict[str, Any]:
+    """Verify digest and versions, then unpickle. Raises ArtifactError with what is wrong and what to do."""
+    path = Path(path)
+    verify_artifact(path)
     bundle = joblib.load(path)
     if not isinstance(bundle, dict) or "pipeline" not in bundle:
         raise ArtifactError(f"{path} does not hold a red-flag model bundle. {RETRAIN_HINT}")

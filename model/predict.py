@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -58,12 +58,26 @@ class Prediction:
     recommendation: Recommendation
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The JSON shape of the API (hand-built: dataclasses.asdict deep-copies and is slow)."""
+        rec = self.recommendation
+        return {
+            "model_version": self.model_version,
+            "flagged": self.flagged,
+            "red_flags": [{"category": f.category, "probability": f.probability, "severity": f.severity,
+                           "evidence": [{"text": e.text, "start": e.start, "end": e.end} for e in f.evidence]}
+                          for f in self.red_flags],
+            "scores": dict(self.scores),
+            "recommendation": {"action": rec.action, "confidence": rec.confidence, "rationale": rec.rationale,
+                               "script": rec.script, "follow_up": rec.follow_up},
+        }
 
 
 def stack_features(whole: np.ndarray, best: np.ndarray, n_sentences: np.ndarray, k: int) -> np.ndarray:
-    """Inputs of the learned combination for category k: both logits and the text's length in sentences."""
-    return np.column_stack([_logit(whole[:, k]), _logit(best[:, k]), np.log1p(n_sentences)])
+    """Inputs of the learned combination for category k: both logits, the text's length in sentences,
+    and length x best-sentence logit (so a long letter can lean on its worst sentence)."""
+    length = np.log1p(n_sentences)
+    best_logit = _logit(best[:, k])
+    return np.column_stack([_logit(whole[:, k]), best_logit, length, length * best_logit])
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -82,21 +96,32 @@ class Combiner:
     """
 
     rule: str = "whole"
-    coef: np.ndarray | None = None        # (categories, 3) for "stack"
+    coef: np.ndarray | None = None        # (categories, 4) for "stack"
     intercept: np.ndarray | None = None   # (categories,) for "stack"
+    # Per category, a best-sentence probability at or above which the sentence alone decides
+    # (chosen out of fold for high precision): a near-certain flag in one sentence of a long
+    # letter is not diluted by the rest. None: no override.
+    override: np.ndarray | None = None
 
     def __call__(self, whole: np.ndarray, best: np.ndarray, n_sentences: np.ndarray) -> np.ndarray:
+        combined = self._combine(whole, best, n_sentences)
+        if self.override is None:
+            return combined
+        return np.where(best >= self.override, np.maximum(combined, best), combined)
+
+    def _combine(self, whole: np.ndarray, best: np.ndarray, n_sentences: np.ndarray) -> np.ndarray:
         if self.rule == "whole":
             return whole
         if self.rule == "max":
             return np.maximum(whole, best)
         if self.rule == "blend":
             return (whole + np.maximum(whole, best)) / 2.0
-        if self.rule == "stack":
-            out = np.empty_like(whole)
-            for k in range(whole.shape[1]):
-                out[:, k] = _sigmoid(stack_features(whole, best, n_sentences, k) @ self.coef[k] + self.intercept[k])
-            return out
+        if self.rule == "stack":  # stack_features for every category at once
+            length = np.log1p(n_sentences)[:, None]
+            best_logit = _logit(best)
+            z = (_logit(whole) * self.coef[:, 0] + best_logit * self.coef[:, 1] + length * self.coef[:, 2]
+                 + length * best_logit * self.coef[:, 3] + self.intercept)
+            return _sigmoid(z)
         raise ValueError(f"unknown combination rule {self.rule!r}")
 
 
@@ -160,13 +185,14 @@ class _CharWbCounter:
         cache = self.cache
         if len(cache) > self._MAX_CACHE:
             cache.clear()
-        counts: Counter = Counter()
+        found: list[int] = []
+        extend = found.extend
         for word in self.preprocess(doc).split():
             grams = cache.get(word)
             if grams is None:
                 grams = cache[word] = self._word(word)
-            counts.update(grams)
-        return counts
+            extend(grams)
+        return Counter(found)
 
 
 class LinearTextScorer:
@@ -187,6 +213,12 @@ class LinearTextScorer:
             self.parts.append((counter, vec.idf_, vec.sublinear_tf, offset))
             offset += len(vec.idf_)
         self.n_features = offset
+        self._counters = [(counter, off) for counter, _, _, off in self.parts]
+        self._offsets = np.array([off for _, _, _, off in self.parts], dtype=np.int64)
+        self._idf = np.concatenate([idf for _, idf, _, _ in self.parts])
+        flags = {sub for _, _, sub, _ in self.parts}
+        self._sublinear = flags.pop() if len(flags) == 1 else None
+        self._sublinear_mask = np.concatenate([np.full(len(idf), sub) for _, idf, sub, _ in self.parts])
         estimators = pipeline.named_steps["clf"].estimators_
         self.coef = np.zeros((offset, len(estimators)))
         self.intercept = np.zeros(len(estimators))
@@ -198,29 +230,38 @@ class LinearTextScorer:
                 self.intercept[k] = 50.0 if float(np.ravel(est.y_)[0]) > 0.5 else -50.0
 
     def encode(self, docs: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """CSR parts (indptr, indices, data) of the TF-IDF rows, exactly as the vectorizers would make them."""
-        indptr = [0]
-        indices: list[np.ndarray] = []
-        data: list[np.ndarray] = []
-        nnz = 0
+        """CSR parts (indptr, indices, data) of the TF-IDF rows, exactly as the vectorizers would make them.
+
+        Counting is per document in Python; tf, idf and the l2 norm of every (document, vectorizer)
+        segment are then computed in a few vectorised numpy calls for the whole batch.
+        """
+        flat_idx: list[int] = []
+        flat_cnt: list[int] = []
+        seg_ends: list[int] = []
         for doc in docs:
-            for counter, idf, sublinear, offset in self.parts:
+            for counter, _ in self._counters:
                 counts = counter(doc)
-                if not counts:
-                    continue
-                idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-                tf = np.fromiter(counts.values(), dtype=float, count=len(counts))
-                if sublinear:
-                    tf = np.log(tf) + 1.0
-                values = tf * idf[idx]
-                values /= np.sqrt(values @ values)
-                indices.append(idx + offset)
-                data.append(values)
-                nnz += len(idx)
-            indptr.append(nnz)
-        if not indices:
-            return np.asarray(indptr), np.zeros(0, dtype=np.int64), np.zeros(0)
-        return np.asarray(indptr), np.concatenate(indices), np.concatenate(data)
+                flat_idx.extend(counts)
+                flat_cnt.extend(counts.values())
+                seg_ends.append(len(flat_idx))
+        idx = np.array(flat_idx, dtype=np.int64)
+        ends = np.array(seg_ends, dtype=np.int64)
+        starts = np.concatenate([[0], ends[:-1]]) if len(ends) else ends
+        lengths = ends - starts
+        if len(self.parts) > 1:  # each vectorizer's indices start at its offset in the union
+            idx += np.repeat(np.tile(self._offsets, len(docs)), lengths)
+        tf = np.array(flat_cnt, dtype=float)
+        if self._sublinear is None:
+            tf = np.where(self._sublinear_mask[idx], np.log(tf) + 1.0, tf) if len(tf) else tf
+        elif self._sublinear:
+            tf = np.log(tf) + 1.0
+        values = tf * self._idf[idx]
+        sq = np.concatenate([[0.0], np.cumsum(values * values)])
+        norms = np.sqrt(sq[ends] - sq[starts])
+        norms[norms == 0] = 1.0
+        values /= np.repeat(norms, lengths)
+        indptr = np.concatenate([[0], ends[len(self.parts) - 1::len(self.parts)]])
+        return indptr, idx, values
 
     def linear(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Rows of X @ weights for the CSR parts, in blocks so memory stays bounded."""
@@ -250,7 +291,7 @@ class Scored:
     whole: np.ndarray                           # whole-text probabilities, n x 9
     best_sentence: np.ndarray                   # best sentence's probability per category, n x 9
     spans: list[list[tuple[int, int]]]          # sentence spans per text
-    per_sentence: list[np.ndarray]              # per text: sentences x 9 (the whole text if one sentence)
+    per_sentence: list[np.ndarray | None]       # per text: sentences x 9, or None if not scored by sentence
     whole_rows: tuple[np.ndarray, np.ndarray, np.ndarray]  # CSR parts of the whole-text TF-IDF rows
     probs: np.ndarray | None = None             # combined, set by Predictor.score
 
@@ -259,8 +300,41 @@ class Scored:
         return np.array([max(1, len(s)) for s in self.spans], dtype=float)
 
 
+UNIT_MIN_WORDS = 40   # shorter texts are not split: their best sentence is the text itself
+_TEXT_GROUP = 512     # texts encoded together, which bounds the memory of a large batch
+
+
 def score_texts(scorer: LinearTextScorer, texts: Sequence[str]) -> Scored:
-    """Score each text whole and, when it has several sentences, sentence by sentence (one encode pass)."""
+    """Score each text whole and, when it is long enough to dilute a flag, sentence by sentence.
+
+    Short texts (under UNIT_MIN_WORDS words) are scored whole only: a survey answer of a few
+    sentences is not diluted, and skipping its sentences halves the work of a batch.
+    Sentence scores of short texts are computed later, only if evidence is asked for.
+    """
+    parts = [_score_group(scorer, texts[lo:lo + _TEXT_GROUP]) for lo in range(0, len(texts), _TEXT_GROUP)]
+    if not parts:
+        empty = np.zeros((0, scorer.coef.shape[1]))
+        return Scored(empty, empty, [], [], (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)))
+    if len(parts) == 1:
+        return parts[0]
+    ptrs, idx, data, shift = [np.zeros(1, dtype=np.int64)], [], [], 0
+    for part in parts:
+        p_ptr, p_idx, p_data = part.whole_rows
+        ptrs.append(p_ptr[1:] + shift)
+        idx.append(p_idx)
+        data.append(p_data)
+        shift += len(p_idx)
+    return Scored(np.vstack([p.whole for p in parts]), np.vstack([p.best_sentence for p in parts]),
+                  [s for p in parts for s in p.spans], [s for p in parts for s in p.per_sentence],
+                  (np.concatenate(ptrs), np.concatenate(idx), np.concatenate(data)))
+
+
+def sentence_probabilities(scorer: LinearTextScorer, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+    """Probabilities of each sentence of one text (sentences x categories)."""
+    return scorer.probabilities([text[s:e] for s, e in spans])
+
+
+def _score_group(scorer: LinearTextScorer, texts: Sequence[str]) -> Scored:
     docs: list[str] = []
     owners: list[tuple[int, int]] = []
     spans: list[list[tuple[int, int]]] = []
@@ -268,16 +342,18 @@ def score_texts(scorer: LinearTextScorer, texts: Sequence[str]) -> Scored:
         text_spans = sentence_spans(text)
         first = len(docs)
         docs.append(text)
-        if len(text_spans) > 1:
+        if len(text_spans) > 1 and len(text.split()) >= UNIT_MIN_WORDS:
             docs.extend(text[s:e] for s, e in text_spans)
         owners.append((first, len(docs)))
         spans.append(text_spans)
     indptr, indices, data = scorer.encode(docs)
     probs = _sigmoid(scorer.linear(indptr, indices, data, scorer.coef) + scorer.intercept)
     whole_idx = [first for first, _ in owners]
-    whole = probs[whole_idx] if owners else np.zeros((0, scorer.coef.shape[1]))
-    per_sentence = [probs[first + 1:end] if end - first > 1 else probs[first:end] for first, end in owners]
-    best = np.vstack([p.max(axis=0) for p in per_sentence]) if owners else whole
+    whole = probs[whole_idx]
+    # per text: sentence probabilities when scored, else None (a short text's best "sentence" is itself)
+    per_sentence = [probs[first + 1:end] if end - first > 1 else None for first, end in owners]
+    best = np.vstack([p.max(axis=0) if p is not None else probs[first]
+                      for p, (first, _) in zip(per_sentence, owners)])
     return Scored(whole, best, spans, per_sentence, _select_rows(indptr, indices, data, whole_idx))
 
 
@@ -300,7 +376,8 @@ class Predictor:
         self.rec_features: str = bundle["rec_features"]
         self.combine_rule: str = bundle["combine"]
         params = bundle.get("combiner") or {}
-        self.combiner = Combiner(self.combine_rule, params.get("coef"), params.get("intercept"))
+        self.combiner = Combiner(self.combine_rule, params.get("coef"), params.get("intercept"),
+                                 params.get("override"))
         self.thresholds = np.array([bundle["thresholds"][c] for c in CATEGORIES], dtype=float)
         self.metadata: dict[str, Any] = dict(bundle.get("metadata", {}))
         self.version: str = str(self.metadata.get("model_version", "unversioned"))
@@ -358,11 +435,18 @@ class Predictor:
             hits.sort(key=lambda k: (-BY_ID[CATEGORIES[k]].severity, -probs[i, k]))
             flagged = [CATEGORIES[k] for k in hits]
             action, confidence, softened = self._decide(rec_probs[i], flagged, open_to_other_roles)
+
+            def sentence_probs(i=i, text=text):
+                if per_sentence[i] is None:
+                    per_sentence[i] = (sentence_probabilities(self.scorer, text, spans[i]) if len(spans[i]) > 1
+                                       else scored.whole[i:i + 1])
+                return per_sentence[i]
+
             rationale, script, follow_up = advise(action, flagged, softened)
             red_flags = [
                 RedFlag(category=CATEGORIES[k], probability=float(probs[i, k]),
                         severity=BY_ID[CATEGORIES[k]].severity,
-                        evidence=_evidence(text, spans[i], per_sentence[i][:, k], cut[k]) if evidence else [])
+                        evidence=_evidence(text, spans[i], sentence_probs()[:, k], cut[k]) if evidence else [])
                 for k in hits
             ]
             out.append(Prediction(

@@ -42,6 +42,8 @@ class ThresholdConfig:
 @dataclass(frozen=True)
 class CombineConfig:
     candidates: tuple[str, ...] = ("whole", "max", "blend", "stack")
+    override_precision: float = 0.97   # out-of-fold precision a lone sentence needs to decide a category
+    override_max_cost: float = 0.005   # macro F1 the override may cost and still be kept
 
 
 @dataclass(frozen=True)

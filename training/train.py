@@ -152,14 +152,30 @@ def out_of_fold_scores(texts: list[str], fold_list, pipes) -> tuple[np.ndarray, 
 
 def fit_stacker(whole: np.ndarray, best: np.ndarray, n_sentences: np.ndarray, Y: np.ndarray,
                 seed: int) -> Combiner:
-    """Per category, a logistic regression over (whole logit, best-sentence logit, log sentences)."""
-    coef = np.zeros((Y.shape[1], 3))
+    """Per category, a logistic regression over `stack_features` (whole and best-sentence logits, length)."""
+    coef = np.zeros((Y.shape[1], 4))
     intercept = np.zeros(Y.shape[1])
     for k in range(Y.shape[1]):
         model = LogisticRegression(C=1.0, max_iter=1000, random_state=seed)
         model.fit(stack_features(whole, best, n_sentences, k), Y[:, k])
         coef[k], intercept[k] = model.coef_[0], model.intercept_[0]
     return Combiner("stack", coef, intercept)
+
+
+def sentence_overrides(Y: np.ndarray, best: np.ndarray, n_sentences: np.ndarray,
+                       precision: float = 0.9, min_hits: int = 10) -> np.ndarray:
+    """Per category, the lowest best-sentence probability at which, among texts of more than one
+    sentence, the category is right at least `precision` of the time (out-of-fold scores, at least
+    `min_hits` texts); 1.01 (never) where no threshold qualifies."""
+    grid = np.round(np.arange(0.5, 0.991, 0.01), 2)
+    out = np.full(Y.shape[1], 1.01)
+    for k in range(Y.shape[1]):
+        for t in grid:
+            hits = (best[:, k] >= t) & (n_sentences > 1)
+            if hits.sum() >= min_hits and Y[hits, k].mean() >= precision:
+                out[k] = t
+                break
+    return out
 
 
 def choose_combination(Y, whole, best, n_sentences, fold_list, config: TrainConfig):
@@ -185,7 +201,19 @@ def choose_combination(Y, whole, best, n_sentences, fold_list, config: TrainConf
         rows.append({"rule": rule, "macro_f1": round(macro, 4)})
         if choice is None or macro > choice[1] + 1e-9:
             choice = (combiner, macro, th, P)
-    return choice[0], choice[2], rows, choice[3]
+    combiner, macro, th, P = choice
+    # The sentence override, kept unless it costs more macro F1 than the config allows.
+    override = sentence_overrides(Y, best, n_sentences, precision=config.combine.override_precision)
+    P_over = np.where(best >= override, np.maximum(P, best), P)
+    th_over = tune_thresholds(Y, P_over, config.thresholds.recall_floor, config.thresholds.floor_categories,
+                              config.thresholds.min_threshold, config.thresholds.max_threshold)
+    macro_over = float(f1_score(Y, apply_thresholds(P_over, th_over), average="macro", zero_division=0))
+    rows.append({"rule": f"{combiner.rule}+sentence_override", "macro_f1": round(macro_over, 4),
+                 "override": {c: float(t) for c, t in zip(CATEGORIES, override)}})
+    if macro_over >= macro - config.combine.override_max_cost:
+        combiner.override = override
+        return combiner, th_over, rows, P_over
+    return combiner, th, rows, P
 
 
 def _rec_design(mode: str, X, P: np.ndarray):
@@ -269,6 +297,5 @@ def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: Train
     }
     bundle = make_bundle(pipeline, recommender, rec_mode, rule, thresholds, corpus_sha256,
                          {"n_train": len(texts), "params": search.params})
-    if rule == "stack":
-        bundle["combiner"] = {"coef": combiner.coef, "intercept": combiner.intercept}
+    bundle["combiner"] = {"coef": combiner.coef, "intercept": combiner.intercept, "override": combiner.override}
     return bundle, selection

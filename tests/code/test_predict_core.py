@@ -107,3 +107,22 @@ def test_any_unicode_text_gives_a_valid_prediction(tiny_predictor, text):
         for e in flag.evidence:
             assert 0 <= e.start < e.end <= len(text)
             assert text[e.start:e.end] == e.text
+
+
+def test_to_dict_matches_dataclasses_asdict(tiny_predictor):
+    from dataclasses import asdict
+
+    p = tiny_predictor.predict(["He laughed at my answers. Then he checked his phone."])[0]
+    assert p.to_dict() == asdict(p)
+
+
+def test_stack_combiner_vectorised_equals_per_category_features():
+    from redflags.model.predict import Combiner, _sigmoid, stack_features
+
+    rng = np.random.default_rng(0)
+    whole, best = rng.random((20, 9)), rng.random((20, 9))
+    n = rng.integers(1, 30, 20).astype(float)
+    coef, intercept = rng.normal(size=(9, 4)), rng.normal(size=9)
+    got = Combiner("stack", coef, intercept)(whole, best, n)
+    for k in range(9):
+        np.testing.assert_allclose(got[:, k], _sigmoid(stack_features(whole, best, n, k) @ coef[k] + intercept[k]))

@@ -48,3 +48,18 @@ def test_ece_is_zero_when_calibrated_and_large_when_not():
     assert expected_calibration_error(y, np.full(100, 0.5)) == pytest.approx(0.0)
     assert expected_calibration_error(y, y.astype(float)) == pytest.approx(0.0)
     assert expected_calibration_error(y, 1.0 - y) == pytest.approx(1.0)
+
+
+def test_sentence_override_threshold_keeps_precision():
+    from redflags.training.train import sentence_overrides
+
+    rng = np.random.default_rng(1)
+    n = 400
+    Y = np.zeros((n, len(CATEGORIES)), dtype=int)
+    Y[:100, 0] = 1
+    best = rng.random((n, len(CATEGORIES))) * 0.6          # nothing confident ...
+    best[:100, 0] = 0.95                                    # ... except true positives of category 0
+    best[100:105, 0] = 0.97                                 # and a few confident mistakes
+    over = sentence_overrides(Y, best, np.full(n, 5.0), precision=0.9)
+    assert 0.5 <= over[0] <= 0.95
+    assert np.all(over[1:] == 1.01)

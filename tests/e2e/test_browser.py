@@ -35,7 +35,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def real_server(real_model_path, tmp_path_factory):
-    from tests.e2e.conftest import Server
+    from tests.e2e.server import Server
 
     srv = Server(real_model_path, tmp_path_factory.mktemp("browser") / "server.log", workers=1)
     try:

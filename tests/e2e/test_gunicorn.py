@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from redflags.model.artifact import sidecar_path
-from tests.e2e.conftest import Server
+from tests.e2e.server import Server
 
 pytestmark = pytest.mark.e2e
 MARKER = "QQZ-e2e-marker-private-9c1d"

@@ -1,0 +1,103 @@
+"""Batch scoring: rows/s and peak memory of `redflags score` (--jobs 1 and 2) against a plain script
+(pandas read_csv, the fitted pipeline's predict_proba, to_csv) on the same generated file, same run.
+
+python -m bench.batch_scoring [--rows 1000000] [--chunksize 5000]
+Peak memory is the peak resident set of the process tree (the scorer and its workers), read from
+/proc while it runs. The file holds survey-length answers (10-80 words) generated from a small
+vocabulary: benchmark input, not training data.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import save, synthetic_text
+from redflags.config import DEFAULT_MODEL_PATH
+
+PLAIN = r'''
+import sys, joblib, pandas as pd
+from redflags.model.artifact import load_bundle
+pipeline = load_bundle(sys.argv[3])["pipeline"]
+out = None
+for chunk in pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False, chunksize=int(sys.argv[4])):
+    proba = pipeline.predict_proba(chunk["answer"].tolist())
+    for k in range(proba.shape[1]):
+        chunk[f"p{k}"] = proba[:, k].round(4)
+    chunk.to_csv(sys.argv[2], mode="a", header=out is None, index=False)
+    out = True
+'''
+
+
+def make_file(path: Path, rows: int) -> None:
+    rng = random.Random(7)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["respondent", "answer"])
+        for i in range(rows):
+            writer.writerow([f"r{i}", synthetic_text(rng, 10, 80)])
+
+
+def _tree_rss_kb(pid: int) -> int:
+    total = 0
+    pids = [pid]
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        pids += [int(p) for p in out]
+        for child in list(pids[1:]):
+            pids += [int(p) for p in subprocess.run(["pgrep", "-P", str(child)], capture_output=True,
+                                                      text=True).stdout.split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in open(f"/proc/{p}/status"):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def run(cmd: list[str]) -> tuple[float, float]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_kb(proc.pid))
+        time.sleep(0.2)
+    if proc.returncode:
+        raise SystemExit(proc.stderr.read().decode()[-2000:])
+    return time.perf_counter() - start, peak / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--chunksize", type=int, default=5000)
+    ap.add_argument("--model", default=str(DEFAULT_MODEL_PATH))
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp())
+    src = work / "answers.csv"
+    make_file(src, args.rows)
+    redflags = str(Path(sys.executable).with_name("redflags"))
+    result = {"rows": args.rows, "chunksize": args.chunksize}
+    plain_s, plain_mb = run([sys.executable, "-c", PLAIN, str(src), str(work / "plain.csv"), args.model,
+                             str(args.chunksize)])
+    result["plain_script"] = {"seconds": round(plain_s, 1), "rows_per_s": round(args.rows / plain_s),
+                              "peak_mb": round(plain_mb)}
+    for jobs in (1, 2):
+        secs, mb = run([redflags, "score", str(src), "-o", str(work / f"out{jobs}.csv"), "--text-column", "answer",
+                        "--jobs", str(jobs), "--chunksize", str(args.chunksize), "--quiet", "--model", args.model])
+        result[f"jobs_{jobs}"] = {"seconds": round(secs, 1), "rows_per_s": round(args.rows / secs),
+                                  "peak_mb": round(mb), "speed_vs_plain": round(plain_s / secs, 2)}
+    save(f"batch_scoring_{args.rows}", result)
+
+
+if __name__ == "__main__":
+    main()
