@@ -67,7 +67,7 @@ def classify_batch():
     data = request.get_json(silent=True) if request.is_json else None
     if request.is_json and data is not None and isinstance(data, dict) and isinstance(data.get("items"), list) \
             and len(data["items"]) > max_items:
-        raise ApiProblem(413, f"A batch holds at most {max_items} items; got {len(data['items'])}.")
+        raise ApiProblem(422, f"A batch holds at most {max_items} items; got {len(data['items'])}.")
     req = json_body(BatchRequest)
     model = predictor()
     results, texts, positions = [], [], []

@@ -52,7 +52,8 @@ def agreement_table(folder: Path, n_rows: int) -> str:
     second = {r["id"]: r for r in map(json.loads, open(folder / "second_pass.jsonl", encoding="utf-8"))}
     adjudicated = [json.loads(line) for line in open(folder / "adjudication.jsonl", encoding="utf-8")]
     ids = list(first.index)
-    lines = [f"Blind second pass on a random {len(ids)}-row sample ({len(ids) / n_rows:.0%} of {n_rows} rows).", "",
+    lines = [f"Blind second pass on a random {len(ids)}-row sample ({len(ids) / n_rows:.0%} of {n_rows} rows, "
+             "drawn in two parts: one from the first 1,853 rows, one from the rows added after).", "",
              "| label | Cohen's kappa | first pass positives | second pass positives | disagreements |",
              "|---|---|---|---|---|"]
     for c in CATEGORIES:

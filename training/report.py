@@ -114,8 +114,14 @@ C={C}, class_weight={class_weight}), chosen by {folds}-fold cross-validation on 
 (mean average precision {cv_ap:.3f}). Texts are scored whole and sentence by sentence; the
 combination `{combine_rule}` was chosen by cross-validated macro F1 ({combine_rows}). Per-category
 thresholds were tuned out of fold for F1, with a recall floor of {recall_floor} for
-{floor_categories}. The recommendation model is a multinomial logistic regression on
-`{rec_inputs}` (cross-validated accuracy: {rec_rows}).
+{floor_categories}. {override_text}
+
+The recommendation model is a multinomial logistic regression on `{rec_inputs}`, the inputs
+with the best cross-validated accuracy ({rec_rows}). Category probabilities alone compress away
+cues the action depends on (how bad the conduct was, whether the writer wants a future there),
+which is why the TF-IDF inputs win here. Two contract rules are applied after it: no red flag
+never gives `end_interview`, and `open_to_other_roles` softens `end_interview` to
+`finish_then_withdraw` unless harassment, discrimination or a scam is flagged.
 
 ## Held-out results (model and baselines, same run)
 {table}
@@ -163,6 +169,19 @@ def failure_modes(metrics: dict[str, Any], errors: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _override_text(selection: dict[str, Any]) -> str:
+    row = next((r for r in selection["combination"] if "override" in r), None)
+    if row is None:
+        return ""
+    kept = selection.get("override_kept", False)
+    cuts = ", ".join(f"`{c}` {t:.2f}" for c, t in row["override"].items() if t <= 1.0)
+    return ("A sentence whose own probability reaches a per-category level chosen out of fold for "
+            f"precision (here: {cuts or 'none qualified'}) decides its category even when the rest of a "
+            "long text dilutes it, so one bad moment in a long letter is not lost; this override was "
+            + ("kept" if kept else "not kept, as it cost too much macro F1") + f" (cross-validated macro F1 "
+            f"{row['macro_f1']:.3f} with it).")
+
+
 def write_reports(out: Path, metrics: dict[str, Any], meta: dict[str, Any], selection: dict[str, Any],
                   Y_test: np.ndarray, P_test: np.ndarray, errors: list[dict[str, Any]], context: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
@@ -187,6 +206,7 @@ def write_reports(out: Path, metrics: dict[str, Any], meta: dict[str, Any], sele
         combine_rule=selection["combine_rule"],
         combine_rows=", ".join(f"{r['rule']} {r['macro_f1']:.3f}" for r in selection["combination"]),
         recall_floor=context["recall_floor"], floor_categories=", ".join(f"`{c}`" for c in context["floor_categories"]),
+        override_text=_override_text(selection),
         rec_inputs=selection["recommender_inputs"],
         rec_rows=", ".join(f"{r['inputs']} C={r['C']} {r['accuracy']:.3f}" for r in selection["recommender"]),
         table=headline_table(metrics), macro_f1=model["macro_f1"], rec_acc=model["recommendation_accuracy"],

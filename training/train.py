@@ -286,12 +286,13 @@ def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: Train
     whole, best, n_sentences = out_of_fold_scores(texts, fold_list, pipes)
     combiner, thresholds, combine_rows, P_oof = choose_combination(Y, whole, best, n_sentences, fold_list, config)
     rule = combiner.rule
+    override_kept = combiner.override is not None
     rec_mode, rec_C, rec_rows = choose_recommender(rec, fold_list, matrices, P_oof, config.seed)
 
     pipeline, recommender = fit_final(texts, Y, rec, search.params, rec_mode, rec_C, P_oof, config.seed)
     selection = {
         "grid": search.table, "chosen": search.params, "cv_mean_average_precision": search.score,
-        "combination": combine_rows, "combine_rule": rule, "thresholds": thresholds,
+        "combination": combine_rows, "combine_rule": rule, "override_kept": override_kept, "thresholds": thresholds,
         "recommender": rec_rows, "recommender_inputs": rec_mode, "recommender_C": rec_C,
         "cv_seconds": round(time.perf_counter() - started, 1),
     }

@@ -97,7 +97,7 @@ def test_batch_keeps_order_and_isolates_bad_items(client):
 
 
 def test_batch_limits(client):
-    assert_problem(client.post("/v1/classify/batch", json={"items": [{"text": "hi"}] * 1001}), 413, "at most 1000")
+    assert_problem(client.post("/v1/classify/batch", json={"items": [{"text": "hi"}] * 1001}), 422, "at most 1000")
     assert_problem(client.post("/v1/classify/batch", json={"items": []}), 422, "items")
     assert_problem(client.post("/v1/classify/batch", json={"items": "hi"}), 422, "items")
 
