@@ -80,3 +80,10 @@ def test_relabel_sample_ids_exist(corpus):
     sample = pd.read_csv(DEFAULT_DATA.parent / "relabel" / "first_pass.csv", dtype=str)
     assert set(sample["id"]) <= set(corpus.frame["id"])
     assert len(sample) >= 0.1 * 1853 - 1
+
+
+@pytest.mark.skipif(not (ROOT.parent / "shared" / "TAXONOMY.md").exists(), reason="../shared is not beside this checkout")
+def test_datasheet_guide_is_in_step_with_shared_taxonomy():
+    shared = (ROOT.parent / "shared" / "TAXONOMY.md").read_text(encoding="utf-8").split("\n", 1)[1]
+    expected = re.sub(r"^## ", "### ", shared, flags=re.M).strip()
+    assert expected in (ROOT / "data" / "README.md").read_text(encoding="utf-8")
