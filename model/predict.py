@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from redflags.model.advice import advise
-from redflags.model.sentences import sentence_spans
+from redflags.model.sentences import clause_spans, sentence_spans
 from redflags.model.taxonomy import BY_ID, CATEGORIES, NEVER_SOFTENED, RECOMMENDATIONS
 
 MAX_EVIDENCE = 3
@@ -309,7 +309,6 @@ def score_texts(scorer: LinearTextScorer, texts: Sequence[str]) -> Scored:
 
     Short texts (under UNIT_MIN_WORDS words) are scored whole only: a survey answer of a few
     sentences is not diluted, and skipping its sentences halves the work of a batch.
-    Sentence scores of short texts are computed later, only if evidence is asked for.
     """
     parts = [_score_group(scorer, texts[lo:lo + _TEXT_GROUP]) for lo in range(0, len(texts), _TEXT_GROUP)]
     if not parts:
@@ -327,11 +326,6 @@ def score_texts(scorer: LinearTextScorer, texts: Sequence[str]) -> Scored:
     return Scored(np.vstack([p.whole for p in parts]), np.vstack([p.best_sentence for p in parts]),
                   [s for p in parts for s in p.spans], [s for p in parts for s in p.per_sentence],
                   (np.concatenate(ptrs), np.concatenate(idx), np.concatenate(data)))
-
-
-def sentence_probabilities(scorer: LinearTextScorer, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
-    """Probabilities of each sentence of one text (sentences x categories)."""
-    return scorer.probabilities([text[s:e] for s, e in spans])
 
 
 def _score_group(scorer: LinearTextScorer, texts: Sequence[str]) -> Scored:
@@ -426,7 +420,7 @@ class Predictor:
         if not texts:
             return []
         scored = self.score(texts)
-        probs, spans, per_sentence = scored.probs, scored.spans, scored.per_sentence
+        probs = scored.probs
         rec_probs = self.recommendation_probabilities(scored)
         out = []
         for i, text in enumerate(texts):
@@ -436,17 +430,21 @@ class Predictor:
             flagged = [CATEGORIES[k] for k in hits]
             action, confidence, softened = self._decide(rec_probs[i], flagged, open_to_other_roles)
 
-            def sentence_probs(i=i, text=text):
-                if per_sentence[i] is None:
-                    per_sentence[i] = (sentence_probabilities(self.scorer, text, spans[i]) if len(spans[i]) > 1
-                                       else scored.whole[i:i + 1])
-                return per_sentence[i]
+            clauses: dict[str, Any] = {}
+
+            def evidence_for(k, text=text, clauses=clauses):
+                """Evidence is ranked over clauses (finer than the sentences used for scoring)."""
+                if "spans" not in clauses:
+                    clauses["spans"] = clause_spans(text)
+                    clauses["probs"] = (self.scorer.probabilities([text[s:e] for s, e in clauses["spans"]])
+                                        if clauses["spans"] else np.zeros((0, len(CATEGORIES))))
+                return _evidence(text, clauses["spans"], clauses["probs"][:, k], cut[k])
 
             rationale, script, follow_up = advise(action, flagged, softened)
             red_flags = [
                 RedFlag(category=CATEGORIES[k], probability=float(probs[i, k]),
                         severity=BY_ID[CATEGORIES[k]].severity,
-                        evidence=_evidence(text, spans[i], sentence_probs()[:, k], cut[k]) if evidence else [])
+                        evidence=evidence_for(k) if evidence else [])
                 for k in hits
             ]
             out.append(Prediction(
@@ -493,7 +491,7 @@ def _select_rows(indptr, indices, data, rows):
 
 
 def _evidence(text: str, spans: list[tuple[int, int]], sentence_probs: np.ndarray, threshold: float) -> list[Evidence]:
-    """Up to three sentences ranked by their own probability for the category; the best one always."""
+    """Up to three clauses ranked by their own probability for the category; the best one always."""
     if not spans:
         start, end = 0, len(text)
         while start < end and text[start].isspace():

@@ -59,3 +59,33 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+_CLAUSE_BREAK = re.compile(r"[,;:]\s+|\s+[-–—]\s+|\s+(?:and|but|then)\s+(?=\w)")
+_MIN_CLAUSE_WORDS = 3
+
+
+def clause_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans cut further at commas, semicolons, dashes and 'and/but/then', for evidence.
+
+    Pieces under three words are joined to their neighbour, so a highlight is a phrase, not a word.
+    """
+    out: list[tuple[int, int]] = []
+    for start, end in sentence_spans(text):
+        pieces, piece_start = [], start
+        for match in _CLAUSE_BREAK.finditer(text, start, end):
+            pieces.append((piece_start, match.start() + (1 if text[match.start()] in ",;:" else 0)))
+            piece_start = match.end()
+        pieces.append((piece_start, end))
+        merged: list[tuple[int, int]] = []
+        for s, e in pieces:
+            s, e = _strip(text, s, e)
+            if e <= s:
+                continue
+            if merged and (len(text[s:e].split()) < _MIN_CLAUSE_WORDS
+                           or len(text[merged[-1][0]:merged[-1][1]].split()) < _MIN_CLAUSE_WORDS):
+                merged[-1] = (merged[-1][0], e)
+            else:
+                merged.append((s, e))
+        out.extend(merged)
+    return out

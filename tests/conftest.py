@@ -6,9 +6,8 @@ from pathlib import Path
 import pytest
 
 from redflags.config import DEFAULT_DATA, DEFAULT_MODEL_PATH, TrainConfig
-from redflags.model.artifact import load_predictor, read_sidecar, save_bundle
+from redflags.model.artifact import load_predictor, read_sidecar, save_bundle, sha256_of
 from redflags.model.predict import Predictor
-from redflags.training.data import file_sha256
 from tests.tiny import tiny_bundle
 
 @pytest.fixture(scope="session")
@@ -28,7 +27,7 @@ def real_model_path(tmp_path_factory) -> Path:
     """The model trained from the real corpus: the artifact `make model` built if it matches the corpus,
     else one trained here (slow, once per session)."""
     try:
-        if read_sidecar(DEFAULT_MODEL_PATH).get("corpus_sha256") == file_sha256(DEFAULT_DATA):
+        if read_sidecar(DEFAULT_MODEL_PATH).get("corpus_sha256") == sha256_of(DEFAULT_DATA):
             load_predictor(DEFAULT_MODEL_PATH)
             return DEFAULT_MODEL_PATH
     except Exception:  # missing, stale or refused: train a fresh one below

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from redflags.model.artifact import sha256_of
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
 
 REQUIRED_COLUMNS = ("id", "text", "labels", "recommendation")
@@ -60,14 +60,6 @@ def label_matrix(label_sets: list[list[str]]) -> np.ndarray:
 def parse_labels(cell: str) -> list[str]:
     """Split a `;`-joined label cell; blank means no red flag."""
     return [part.strip() for part in cell.split(";") if part.strip()]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_anecdotes(path: str | Path) -> Corpus:
@@ -134,4 +126,4 @@ def load_anecdotes(path: str | Path) -> Corpus:
         raise CorpusError(f"{len(problems)} problem(s) in {path}:\n  {shown}{more}")
 
     frame = frame.assign(label_list=label_lists)
-    return Corpus(frame=frame, sha256=file_sha256(path), path=path)
+    return Corpus(frame=frame, sha256=sha256_of(path), path=path)

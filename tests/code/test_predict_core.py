@@ -49,7 +49,8 @@ def test_prediction_shape_and_evidence_offsets(tiny_predictor):
     assert 1 <= len(ev) <= 3
     for e in ev:
         assert text[e.start:e.end] == e.text
-    assert "laughed" in ev[0].text
+    assert "laughed" in ev[0].text or "phone" in ev[0].text   # a rude clause, not the nice chat
+    assert all("nice chat" not in e.text for e in ev[:1])
 
 
 def test_order_and_empty_batch(tiny_predictor):

@@ -34,3 +34,23 @@ def test_spans_are_ordered_stripped_and_cover_every_word(text):
         last = e
     covered = "".join(text[s:e] for s, e in spans)
     assert sum(ch.isalnum() for ch in covered) == sum(ch.isalnum() for ch in text)
+
+
+def test_clause_spans_split_lists_of_conduct():
+    from redflags.model.sentences import clause_spans
+
+    text = "The owner laughed at my CV, asked how old I was, and said the job might be part-time now."
+    assert [text[s:e] for s, e in clause_spans(text)] == [
+        "The owner laughed at my CV,", "asked how old I was,", "and said the job might be part-time now."]
+
+
+@given(st.text(max_size=300))
+def test_clause_spans_are_ordered_and_inside_sentences(text):
+    from redflags.model.sentences import clause_spans
+
+    sentences = sentence_spans(text)
+    last = 0
+    for s, e in clause_spans(text):
+        assert last <= s < e <= len(text)
+        assert any(a <= s and e <= b for a, b in sentences)
+        last = e
