@@ -230,9 +230,14 @@ def _scored_chunks(chunks: Iterator[pd.DataFrame], model_path: str, text_column:
         for chunk in chunks:
             yield score_frame(predictor, chunk, text_column, evidence)
         return
-    ctx = mp.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
-                             initargs=(model_path,)) as pool:
+    # Workers are forked after the model is loaded here, so they share its pages instead of each
+    # unpickling a copy; where fork is unavailable they load it themselves.
+    if "fork" in mp.get_all_start_methods():
+        _WORKER["predictor"] = load_predictor(model_path)
+        ctx, init, initargs = mp.get_context("fork"), None, ()
+    else:
+        ctx, init, initargs = mp.get_context("spawn"), _init_worker, (model_path,)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=init, initargs=initargs) as pool:
         window: deque = deque()
         try:
             for chunk in chunks:

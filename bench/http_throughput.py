@@ -63,12 +63,14 @@ def main() -> None:
         srv.wait("/readyz")
         bare.wait("/")
         classify = wrk(srv.url + "/v1/classify", args.seconds, args.connections, {"text": TEXT})
+        no_evidence = wrk(srv.url + "/v1/classify", args.seconds, args.connections, {"text": TEXT, "evidence": False})
         constant = wrk(bare.url + "/", args.seconds, args.connections, {"text": TEXT})
     finally:
         srv.stop()
         bare.stop()
-    save("http_throughput", {"classify": classify, "bare_constant": constant,
+    save("http_throughput", {"classify": classify, "classify_no_evidence": no_evidence, "bare_constant": constant,
                              "ratio_classify_to_bare": round(classify["requests_per_s"] / constant["requests_per_s"], 3),
+                             "ratio_no_evidence_to_bare": round(no_evidence["requests_per_s"] / constant["requests_per_s"], 3),
                              "workers": 2, "connections": args.connections, "seconds": args.seconds})
 
 
