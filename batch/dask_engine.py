@@ -28,8 +28,10 @@ def read_dataframe(name: str, kind: str, chunksize: int, encoding: str, multilin
     # Byte-range splitting is only safe when no quoted field spans lines, and gzip cannot be split.
     splittable = not multiline and not name.lower().endswith(".gz")
     blocksize = max(chunksize * 400, 1 << 20) if splittable else None
-    return dd.read_csv(name, sep="\t" if kind == "tsv" else ",", dtype=str, keep_default_na=False,
-                       blocksize=blocksize, encoding=encoding)
+    from redflags.batch.score import csv_options
+
+    options = {k: v for k, v in csv_options(kind).items() if k != "index_col"}  # dask does not take index_col
+    return dd.read_csv(name, **options, blocksize=blocksize, encoding=encoding)
 
 
 def scored_partitions(name: str, kind: str, text_column: str, model_path, evidence: bool, scheduler: str | None,
@@ -41,13 +43,13 @@ def scored_partitions(name: str, kind: str, text_column: str, model_path, eviden
         from redflags.batch.score import BatchError
 
         raise BatchError("the dask engine reads files, not standard input")
-    cluster = None
-    if scheduler:
-        client = Client(scheduler)
-    else:
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
+    cluster = client = None
     try:
+        if scheduler:
+            client = Client(scheduler)
+        else:
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
         predictor = client.scatter(load_predictor(model_path), broadcast=True)
         ddf = read_dataframe(name, kind, chunksize, encoding, multiline)
         meta = pd.DataFrame({c: pd.Series(dtype="object") for c in output_columns(ddf.columns, evidence)})
@@ -61,6 +63,7 @@ def scored_partitions(name: str, kind: str, text_column: str, model_path, eviden
         while window:
             yield window.popleft().result()
     finally:
-        client.close()
+        if client is not None:
+            client.close()
         if cluster is not None:
             cluster.close()

@@ -33,7 +33,7 @@ def check_columns(columns, text_column: str, evidence: bool = False) -> None:
 
 def row_problem(value) -> str:
     """Why a cell cannot be scored, or '' when it can."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "missing text"
     if not isinstance(value, str):
         value = str(value)
@@ -75,7 +75,7 @@ def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str, evi
     return out
 
 
-def read_csv_bytes(raw: bytes, text_column: str, encoding: str = "utf-8") -> pd.DataFrame:
+def read_csv_bytes(raw: bytes, text_column: str, encoding: str = "utf-8", evidence: bool = False) -> pd.DataFrame:
     """Parse an uploaded CSV held in memory (the HTTP endpoint's input)."""
     if not raw.strip():
         raise FrameError("the CSV is empty")
@@ -85,10 +85,10 @@ def read_csv_bytes(raw: bytes, text_column: str, encoding: str = "utf-8") -> pd.
         line = raw[:exc.start].count(b"\n") + 1
         raise FrameError(f"the CSV is not valid {encoding} (line {line}); re-save it as UTF-8") from None
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, index_col=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise FrameError(f"the CSV cannot be parsed: {exc}") from None
-    check_columns(frame.columns, text_column)
+    check_columns(frame.columns, text_column, evidence)
     if frame.empty:
         raise FrameError("the CSV has a header but no rows")
     return frame

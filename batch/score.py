@@ -37,15 +37,20 @@ class BatchError(RuntimeError):
 
 @dataclass
 class Summary:
+    id_column: str | None = None
     rows: int = 0
     errors: int = 0
     flagged: Counter = field(default_factory=Counter)
     actions: Counter = field(default_factory=Counter)
+    error_ids: list = field(default_factory=list)   # the first few ids of rows not scored (--id-column)
     seconds: float = 0.0
 
     def add(self, scored: pd.DataFrame) -> None:
         self.rows += len(scored)
-        self.errors += int((scored["error"] != "").sum())
+        failed = scored["error"] != ""
+        self.errors += int(failed.sum())
+        if self.id_column and len(self.error_ids) < 10:
+            self.error_ids += scored.loc[failed, self.id_column].astype(str).tolist()[:10 - len(self.error_ids)]
         for cell in scored["red_flags"]:
             self.flagged.update(c for c in cell.split(";") if c)
         self.actions.update(a for a in scored["recommendation"] if a)
@@ -56,6 +61,9 @@ class Summary:
                  f"({self.rows / max(self.seconds, 1e-9):.0f} rows/s); {self.errors} rows not scored (see `error`)"]
         lines.append("share flagged: " + ", ".join(f"{c} {self.flagged[c] / scored:.1%}" for c in CATEGORIES))
         lines.append("recommendations: " + ", ".join(f"{a} {self.actions[a]}" for a in RECOMMENDATIONS))
+        if self.error_ids:
+            lines.append(f"not scored ({self.id_column}): " + ", ".join(self.error_ids)
+                         + (" ..." if self.errors > len(self.error_ids) else ""))
         return "\n".join(lines)
 
 
@@ -99,17 +107,25 @@ def precheck_text(name: str, encoding: str) -> bool:
                                  f"pass --encoding (for example --encoding cp1252 or latin-1)") from None
             if not seen_content and text.strip():
                 seen_content = True
-            if not multiline:
-                for piece in text.split("\n")[:-1] if "\n" in text else []:
+            if not multiline:  # an odd number of quotes at a line end: a quoted field goes on
+                pieces = text.split("\n")
+                for piece in pieces[:-1]:
                     quotes += piece.count('"')
                     if quotes % 2:
                         multiline = True
                         break
                     quotes = 0
+                else:
+                    quotes += pieces[-1].count('"')  # the block's unfinished line carries over
             line += text.count("\n")
     if not seen_content:
         raise BatchError(f"{name}: the file is empty")
     return multiline
+
+
+def csv_options(kind: str) -> dict:
+    """How every reader here parses CSV/TSV: all cells as text, blanks stay '', no index column."""
+    return {"sep": "\t" if kind == "tsv" else ",", "dtype": str, "keep_default_na": False, "index_col": False}
 
 
 def iter_chunks(name: str, kind: str, chunksize: int, encoding: str) -> Iterator[pd.DataFrame]:
@@ -121,8 +137,8 @@ def iter_chunks(name: str, kind: str, chunksize: int, encoding: str) -> Iterator
             yield batch.to_pandas()
         return
     source = sys.stdin.buffer if name == "-" else name
-    reader = pd.read_csv(source, sep="\t" if kind == "tsv" else ",", dtype=str, keep_default_na=False, index_col=False,
-                         chunksize=chunksize, encoding=encoding, compression="infer" if name != "-" else None)
+    reader = pd.read_csv(source, **csv_options(kind), chunksize=chunksize, encoding=encoding,
+                         compression="infer" if name != "-" else None)
     try:
         yield from reader
     except UnicodeDecodeError as exc:
@@ -137,7 +153,7 @@ def read_header(name: str, kind: str, encoding: str) -> list[str]:
 
         return list(pq.ParquetFile(name).schema_arrow.names)
     try:
-        return list(pd.read_csv(name, sep="\t" if kind == "tsv" else ",", nrows=0, encoding=encoding).columns)
+        return list(pd.read_csv(name, **csv_options(kind), nrows=0, encoding=encoding).columns)
     except pd.errors.EmptyDataError:
         raise BatchError(f"{name}: the file is empty") from None
 
@@ -290,9 +306,7 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
     if input != "-":
         columns = read_header(input, kind, encoding)
         try:
-            check_columns(columns, text_column, evidence)
-            if id_column and id_column not in columns:
-                raise FrameError(f"no id column {id_column!r}; the columns are: {', '.join(columns)}")
+            _check_input_columns(columns, text_column, evidence, id_column)
         except FrameError as exc:
             raise BatchError(f"{input}: {exc}") from None
 
@@ -303,12 +317,12 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
                                    encoding, multiline)
     elif engine == "local":
         raw_chunks = iter_chunks(input, kind, chunksize, encoding)
-        chunks = _scored_chunks(_checked(raw_chunks, input, text_column, evidence), str(model_path), text_column,
-                                evidence, jobs)
+        chunks = _scored_chunks(_checked(raw_chunks, input, text_column, evidence, id_column), str(model_path),
+                                text_column, evidence, jobs)
     else:
         raise BatchError(f"unknown engine {engine!r}; use local or dask")
 
-    summary = Summary()
+    summary = Summary(id_column=id_column)
     sink = None
     show = not quiet and sys.stderr.isatty()
     try:
@@ -329,18 +343,28 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
         if sink is not None:
             sink.discard()
         raise
+    finally:
+        chunks.close()  # shut the worker pool or the Dask client down now, not at garbage collection
     summary.seconds = time.perf_counter() - started
     if not quiet:
         print(summary.render(), file=sys.stderr)
     return summary
 
 
-def _checked(chunks: Iterator[pd.DataFrame], name: str, text_column: str, evidence: bool) -> Iterator[pd.DataFrame]:
+def _checked(chunks: Iterator[pd.DataFrame], name: str, text_column: str, evidence: bool,
+             id_column: str | None) -> Iterator[pd.DataFrame]:
     """Check the columns of the first chunk (standard input has no header to read beforehand)."""
     for i, chunk in enumerate(chunks):
         if i == 0:
             try:
-                check_columns(chunk.columns, text_column, evidence)
+                _check_input_columns(chunk.columns, text_column, evidence, id_column)
             except FrameError as exc:
                 raise BatchError(f"{name}: {exc}") from None
         yield chunk
+
+
+def _check_input_columns(columns, text_column: str, evidence: bool, id_column: str | None) -> None:
+    columns = list(columns)
+    check_columns(columns, text_column, evidence)
+    if id_column and id_column not in columns:
+        raise FrameError(f"no id column {id_column!r}; the columns are: {', '.join(map(str, columns))}")

@@ -6,6 +6,7 @@ digest does not match is never opened) and refuses an artifact made with another
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -36,12 +37,34 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _check_versions(path: Path, meta: dict[str, Any]) -> None:
+    trained_with = meta.get("sklearn_version")
+    if trained_with != sklearn.__version__:
+        raise ArtifactError(
+            f"{path} was made with scikit-learn {trained_with}, but {sklearn.__version__} is installed; "
+            f"pickles do not carry across versions. {RETRAIN_HINT}")
+
+
+def _digest_mismatch(path: Path, expected: str, actual: str) -> ArtifactError:
+    return ArtifactError(
+        f"SHA-256 digest mismatch for {path}: the sidecar says {expected}, the file is {actual}. The artifact "
+        f"was modified or corrupted after training; refusing to load it. {RETRAIN_HINT}")
+
+
+def umask_mode() -> int:
+    """The mode a plainly created file gets (mkstemp makes 0600; a model must be readable by the service)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic_write_bytes(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
+        os.chmod(tmp, umask_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -82,22 +105,25 @@ def verify_artifact(path: str | Path) -> dict[str, Any]:
     meta = read_sidecar(path)
     actual = sha256_of(path)
     if actual != meta["artifact_sha256"]:
-        raise ArtifactError(
-            f"SHA-256 digest mismatch for {path}: the sidecar says {meta['artifact_sha256']}, the file is "
-            f"{actual}. The artifact was modified or corrupted after training; refusing to load it. {RETRAIN_HINT}")
-    trained_with = meta.get("sklearn_version")
-    if trained_with != sklearn.__version__:
-        raise ArtifactError(
-            f"{path} was made with scikit-learn {trained_with}, but {sklearn.__version__} is installed; "
-            f"pickles do not carry across versions. {RETRAIN_HINT}")
+        raise _digest_mismatch(path, meta["artifact_sha256"], actual)
+    _check_versions(path, meta)
     return meta
 
 
 def load_bundle(path: str | Path) -> dict[str, Any]:
-    """Verify digest and versions, then unpickle. Raises ArtifactError with what is wrong and what to do."""
+    """Verify digest and versions, then unpickle the very bytes that were hashed (so the file cannot
+    be swapped between check and load). Raises ArtifactError with what is wrong and what to do."""
     path = Path(path)
-    verify_artifact(path)
-    bundle = joblib.load(path)
+    meta = read_sidecar(path)
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != meta["artifact_sha256"]:
+        raise _digest_mismatch(path, meta["artifact_sha256"], actual)
+    _check_versions(path, meta)
+    try:
+        bundle = joblib.load(io.BytesIO(data))
+    except Exception as exc:  # a pickle can fail in many ways; all mean the same to the caller
+        raise ArtifactError(f"{path} could not be unpickled ({type(exc).__name__}: {exc}). {RETRAIN_HINT}") from exc
     if not isinstance(bundle, dict) or "pipeline" not in bundle:
         raise ArtifactError(f"{path} does not hold a red-flag model bundle. {RETRAIN_HINT}")
     return bundle
@@ -105,4 +131,9 @@ def load_bundle(path: str | Path) -> dict[str, Any]:
 
 def load_predictor(path: str | Path) -> Predictor:
     """The one loading function used by the service, the CLI and the batch scorer."""
-    return Predictor(load_bundle(path))
+    bundle = load_bundle(path)
+    try:
+        return Predictor(bundle)
+    except (KeyError, ValueError, AttributeError, TypeError) as exc:
+        raise ArtifactError(f"{path} holds an incomplete or incompatible model bundle ({exc!r}). "
+                            f"{RETRAIN_HINT}") from exc

@@ -1,11 +1,12 @@
-"""The one scikit-learn Pipeline that is fitted and persisted: TF-IDF features -> one-vs-rest logistic regression."""
+"""Parts of the one persisted scikit-learn Pipeline: `features` (TF-IDF) and `clf` (one-vs-rest logistic
+regression), assembled as Pipeline([("features", ...), ("clf", ...)]) by training/train.py; and the recommender."""
 from __future__ import annotations
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
-from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.pipeline import FeatureUnion
 
 
 def build_features(features: str = "word", word_ngram_max: int = 2, min_df: int = 2) -> FeatureUnion:
@@ -21,15 +22,6 @@ def build_features(features: str = "word", word_ngram_max: int = 2, min_df: int 
 def build_classifier(C: float = 4.0, class_weight: str | None = "balanced", seed: int = 0) -> OneVsRestClassifier:
     return OneVsRestClassifier(LogisticRegression(C=C, class_weight=class_weight, solver="liblinear",
                                                   max_iter=2000, random_state=seed))
-
-
-def build_pipeline(features: str = "word", word_ngram_max: int = 2, min_df: int = 2, C: float = 4.0,
-                   class_weight: str | None = "balanced", seed: int = 0) -> Pipeline:
-    """Named steps, so the vectorizer and classifier are persisted together and a grid can say `clf__C`."""
-    return Pipeline([
-        ("features", build_features(features, word_ngram_max, min_df)),
-        ("clf", build_classifier(C, class_weight, seed)),
-    ])
 
 
 def build_recommender(C: float = 1.0, seed: int = 0) -> LogisticRegression:

@@ -6,7 +6,7 @@ picks the recommendation and attaches evidence spans and advice.
 
 Inference runs on a lean path over the fitted Pipeline: the same analyzers, vocabularies, idf
 weights and coefficients, without scikit-learn's per-call validation and sparse-matrix overhead.
-`tests/model/test_lean_path.py` proves it equal to `pipeline.predict_proba`.
+`tests/code/test_predict_core.py` proves it equal to `pipeline.predict_proba`.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from redflags.model.advice import advise
-from redflags.model.sentences import clause_spans, sentence_spans
+from redflags.model.sentences import clause_spans, sentence_spans, strip_span
 from redflags.model.taxonomy import BY_ID, CATEGORIES, NEVER_SOFTENED, RECOMMENDATIONS
 
 MAX_EVIDENCE = 3
@@ -89,7 +89,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
 class Combiner:
     """How whole-text and best-sentence probabilities become one probability per category.
 
-    whole: the whole text only; max: the larger of the two; blend: their mean; stack: a small
+    whole: the whole text only; max: the larger of the two; blend: the mean of whole and max; stack: a small
     logistic regression per category over both logits and the number of sentences, fitted on
     out-of-fold scores, so long texts can lean on their worst sentence without short benign
     sentences raising false alarms.
@@ -377,8 +377,8 @@ class Predictor:
         self.version: str = str(self.metadata.get("model_version", "unversioned"))
         self.scorer = LinearTextScorer(self.pipeline)
         self._rec_classes = list(self.recommender.classes_)
-        if set(self._rec_classes) - set(RECOMMENDATIONS):
-            raise ValueError(f"recommender knows unexpected actions {self._rec_classes}")
+        if set(self._rec_classes) - set(RECOMMENDATIONS) or len(self._rec_classes) < 3:
+            raise ValueError(f"recommender must know at least three of {RECOMMENDATIONS}, got {self._rec_classes}")
         coef = self.recommender.coef_.T  # (features, classes)
         n_text = self.scorer.n_features if self.rec_features in {"tfidf", "both"} else 0
         self._rec_text_coef = coef[:n_text]
@@ -459,21 +459,14 @@ class Predictor:
     def _decide(self, rec_probs: np.ndarray, flagged: list[str], open_to_other_roles: bool) -> tuple[str, float, bool]:
         """The recommender's action, held to the contract: no red flag never ends an interview, and a
         candidate open to other roles is told to finish politely unless harassment, discrimination or
-        a scam is flagged."""
-        order = np.argsort(-rec_probs)
-        action = self._rec_classes[order[0]]
-        confidence = float(rec_probs[order[0]])
-        if not flagged and action == "end_interview":
-            action = self._rec_classes[order[1]] if self._rec_classes[order[1]] != "end_interview" else "proceed_with_caution"
-            confidence = float(rec_probs[self._rec_classes.index(action)])
+        a scam is flagged. The confidence is the recommender's probability of the action returned."""
+        allowed = [k for k, a in enumerate(self._rec_classes) if flagged or a != "end_interview"]
+        best = max(allowed, key=lambda k: rec_probs[k])
+        action = self._rec_classes[best]
         softened = False
         if open_to_other_roles and action == "end_interview" and not NEVER_SOFTENED & set(flagged):
             action, softened = "finish_then_withdraw", True
-        return action, confidence, softened
-
-    def actions(self, texts: Sequence[str], context: Mapping[str, Any] | None = None) -> list[str]:
-        """Just the recommended action per text (the evaluation uses it)."""
-        return [p.recommendation.action for p in self.predict(texts, context=context, evidence=False)]
+        return action, float(rec_probs[self._rec_classes.index(action)]), softened
 
 
 def _select_rows(indptr, indices, data, rows):
@@ -493,11 +486,7 @@ def _select_rows(indptr, indices, data, rows):
 def _evidence(text: str, spans: list[tuple[int, int]], sentence_probs: np.ndarray, threshold: float) -> list[Evidence]:
     """Up to three clauses ranked by their own probability for the category; the best one always."""
     if not spans:
-        start, end = 0, len(text)
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
+        start, end = strip_span(text, 0, len(text))
         return [Evidence(text[start:end], start, end)] if end > start else []
     if len(spans) == 1:
         s, e = spans[0]

@@ -22,7 +22,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         if start == end:
             continue
         for s, e in _split_long(text, start, end):
-            s, e = _strip(text, s, e)
+            s, e = strip_span(text, s, e)
             if e > s and any(ch.isalnum() for ch in text[s:e]):
                 spans.append((s, e))
     return spans
@@ -53,7 +53,8 @@ def _word_windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(words[i].start(), words[min(i + step, len(words)) - 1].end()) for i in range(0, len(words), step)]
 
 
-def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """(start, end) moved inwards past white space."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -79,7 +80,7 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
         pieces.append((piece_start, end))
         merged: list[tuple[int, int]] = []
         for s, e in pieces:
-            s, e = _strip(text, s, e)
+            s, e = strip_span(text, s, e)
             if e <= s:
                 continue
             if merged and (len(text[s:e].split()) < _MIN_CLAUSE_WORDS

@@ -35,7 +35,7 @@ def _classify(args: argparse.Namespace) -> int:
         print("redflags classify: the text is empty", file=sys.stderr)
         return 2
     try:
-        predictor = load_predictor(args.model)
+        predictor = load_predictor(args.model or Settings.from_env().model_path)
     except ArtifactError as exc:
         print(f"redflags classify: {exc}", file=sys.stderr)
         return 2
@@ -49,7 +49,8 @@ def _score(args: argparse.Namespace) -> int:
 
     try:
         score_file(args.input, args.output, text_column=args.text_column, id_column=args.id_column,
-                   model_path=args.model, jobs=args.jobs, chunksize=args.chunksize, evidence=args.evidence,
+                   model_path=args.model or Settings.from_env().model_path, jobs=args.jobs,
+                   chunksize=args.chunksize, evidence=args.evidence,
                    engine=args.engine, scheduler=args.scheduler, quiet=args.quiet, encoding=args.encoding)
     except BatchError as exc:
         print(f"redflags score: {exc}", file=sys.stderr)
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("classify", help="classify one text (argument or standard input) and print JSON")
     p.add_argument("text", nargs="?", help="the anecdote; '-' or nothing reads standard input")
-    p.add_argument("--model", default=str(Settings.from_env().model_path))
+    p.add_argument("--model", default=None, help="model artifact (default: REDFLAGS_MODEL_PATH or the trained one)")
     p.add_argument("--open-to-other-roles", action="store_true", help="the candidate wants a future there")
     p.set_defaults(func=_classify)
 
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, help="address of a Dask scheduler to join (dask engine)")
     p.add_argument("--encoding", default="utf-8", help="input text encoding (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    p.add_argument("--model", default=str(Settings.from_env().model_path))
+    p.add_argument("--model", default=None, help="model artifact (default: REDFLAGS_MODEL_PATH or the trained one)")
     p.set_defaults(func=_score)
 
     p = sub.add_parser("serve", help="run the HTTP service under gunicorn (REDFLAGS_* settings)")

@@ -69,14 +69,20 @@ class TrainConfig:
         bad = set(self.thresholds.floor_categories) - set(CATEGORIES)
         if bad:
             raise ConfigError(f"thresholds.floor_categories: unknown {sorted(bad)}")
+        t = self.thresholds
+        if not (0.0 <= t.recall_floor <= 1.0 and 0.0 < t.min_threshold < t.max_threshold < 1.0):
+            raise ConfigError("thresholds: need 0 <= recall_floor <= 1 and 0 < min_threshold < max_threshold < 1")
         bad = set(self.combine.candidates) - {"whole", "max", "blend", "stack"}
         if bad:
             raise ConfigError(f"combine.candidates: unknown {sorted(bad)}")
 
     @classmethod
     def from_toml(cls, path: str | Path = DEFAULT_TRAIN_CONFIG) -> "TrainConfig":
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
+        try:
+            with open(path, "rb") as fh:
+                raw = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read the training config ({exc})") from None
         sections = {"grid": GridConfig, "thresholds": ThresholdConfig, "combine": CombineConfig}
         kwargs = {}
         for key, value in raw.items():
@@ -86,7 +92,10 @@ class TrainConfig:
                 kwargs[key] = value
             else:
                 raise ConfigError(f"{path}: unknown setting {key!r}")
-        return cls(**kwargs)
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
 
 
 def _build(kind, values: dict, where: str):
@@ -121,7 +130,8 @@ class Settings:
     api_keys: tuple[str, ...] = ()
     rate_limit: str = "120 per minute"
     max_body_bytes: int = 5 * 1024 * 1024
-    max_batch_items: int = 1000
+    max_batch_items: int = 1000     # may be lowered, not raised: the API contract says up to 1,000
+    max_csv_rows: int = 10_000      # rows per /v1/score-csv request; larger files: `redflags score`
     log_level: str = "info"
 
     @classmethod
@@ -136,6 +146,7 @@ class Settings:
             api_keys=keys,
             rate_limit=env.get("REDFLAGS_RATE_LIMIT") or cls.rate_limit,
             max_body_bytes=_env_int(env, "REDFLAGS_MAX_BODY_BYTES", cls.max_body_bytes, 1024, 1 << 30),
-            max_batch_items=_env_int(env, "REDFLAGS_MAX_BATCH_ITEMS", cls.max_batch_items, 1, 100_000),
+            max_batch_items=_env_int(env, "REDFLAGS_MAX_BATCH_ITEMS", cls.max_batch_items, 1, 1000),
+            max_csv_rows=_env_int(env, "REDFLAGS_MAX_CSV_ROWS", cls.max_csv_rows, 1, 1_000_000),
             log_level=env.get("REDFLAGS_LOG_LEVEL") or cls.log_level,
         )

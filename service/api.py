@@ -106,14 +106,19 @@ def score_csv():
     else:
         raise ApiProblem(415, f"Send a CSV as text/csv or multipart/form-data (got {request.mimetype or 'none'}).")
     model = predictor()
+    evidence = request.args.get("evidence") == "true"
     try:
-        frame = read_csv_bytes(raw, text_column)
+        frame = read_csv_bytes(raw, text_column, evidence=evidence)
     except FrameError as exc:
         raise ApiProblem(422, str(exc)) from None
-    _record(len(frame), 0)
-    scored = score_frame(model, frame, text_column, evidence=request.args.get("evidence") == "true")
+    limit = current_app.config["MAX_CSV_ROWS"]
+    if len(frame) > limit:
+        raise ApiProblem(413, f"The CSV has {len(frame)} rows; this endpoint takes at most {limit}. "
+                              "Score larger files with `redflags score`.")
+    _record(len(frame), int(frame[text_column].astype(str).str.len().sum()))
+    scored = score_frame(model, frame, text_column, evidence=evidence)
     buffer = io.StringIO()
-    scored.to_csv(buffer, index=False, columns=output_columns(frame.columns, evidence=request.args.get("evidence") == "true"))
+    scored.to_csv(buffer, index=False, columns=output_columns(frame.columns, evidence=evidence))
     return Response(buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="scored.csv"'})
 

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_limiter import Limiter
 
 from redflags.config import MAX_TEXT_CHARS, Settings
@@ -32,19 +32,36 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_ENABLED=True,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         MAX_BATCH_ITEMS=settings.max_batch_items,
+        MAX_CSV_ROWS=settings.max_csv_rows,
         PREDICTOR=None,
     )
     if test_config:
         app.config.update(test_config)
-    logging.getLogger("redflags").setLevel(settings.log_level.upper())
+    _init_logging(settings.log_level)
     _attach_model(app)
     problems.init_app(app)
     api.init_request_logging(app)
+    _init_limiter(app)   # before auth, so failed key attempts are counted too
     _init_auth(app)
-    _init_limiter(app)
     app.register_blueprint(api.bp)
     _register_site(app)
     return app
+
+
+def _init_logging(level: str) -> None:
+    """Give the `redflags` loggers a handler: gunicorn's error log when served by gunicorn (which
+    configures only its own loggers), else standard error."""
+    logger = logging.getLogger("redflags")
+    logger.setLevel(level.upper())
+    if logger.handlers:
+        return
+    handlers = logging.getLogger("gunicorn.error").handlers
+    if not handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handlers = [handler]
+    for handler in handlers:
+        logger.addHandler(handler)
 
 
 def _attach_model(app: Flask) -> None:
@@ -59,29 +76,37 @@ def _attach_model(app: Flask) -> None:
     app.extensions["redflags"] = state
 
 
+def _presented_key() -> str:
+    """The API key a request carries: X-API-Key, else an `Authorization: Bearer` token."""
+    given = request.headers.get("X-API-Key", "")
+    auth = request.headers.get("Authorization", "")
+    if not given and auth.lower().startswith("bearer "):
+        given = auth[7:].strip()
+    return given
+
+
+def _valid_key(given: str) -> bool:
+    keys = current_app.config["API_KEYS"]
+    return bool(given) and any(hmac.compare_digest(given.encode(), k.encode()) for k in keys)
+
+
 def _init_auth(app: Flask) -> None:
-    keys = [k.encode() for k in app.config["API_KEYS"]]
-    if not keys:
+    if not app.config["API_KEYS"]:
         return
 
     @app.before_request
     def _require_key():
-        if not request.path.startswith("/v1/"):
-            return None
-        given = request.headers.get("X-API-Key", "")
-        auth = request.headers.get("Authorization", "")
-        if not given and auth.lower().startswith("bearer "):
-            given = auth[7:].strip()
-        if given and any(hmac.compare_digest(given.encode(), k) for k in keys):
+        if not request.path.startswith("/v1/") or _valid_key(_presented_key()):
             return None
         return problems.problem(401, "A valid API key is required: send X-API-Key or Authorization: Bearer.",
                                 headers={"WWW-Authenticate": 'Bearer realm="redflags"'})
 
 
 def _client_key() -> str:
-    """Rate-limit per API key when one is sent, else per client address."""
-    given = request.headers.get("X-API-Key") or request.headers.get("Authorization", "")[7:]
-    return f"key:{given}" if given else f"addr:{request.remote_addr}"
+    """Rate-limit per configured API key, else per client address: an unknown or made-up key is
+    counted against the address, so inventing keys does not escape the limit."""
+    given = _presented_key()
+    return f"key:{given}" if _valid_key(given) else f"addr:{request.remote_addr}"
 
 
 def _init_limiter(app: Flask) -> None:

@@ -47,11 +47,15 @@ def build_openapi(auth: bool) -> dict[str, Any]:
             "responses": {"200": _json(BatchResponse, "One result or error per item, in order"),
                           **_problems(400, 413, 415, 422, 503, *common)}}},
         "/v1/score-csv": {"post": {
-            "summary": "Score a CSV of texts; returns the CSV with score columns", "operationId": "scoreCsv", **v1,
+            "summary": "Score a CSV of texts (raw body or an upload named `file`); returns the CSV with score "
+                       "columns. At most REDFLAGS_MAX_CSV_ROWS rows (413 beyond).", "operationId": "scoreCsv", **v1,
             "parameters": [
                 {"name": "text_column", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1}},
                 {"name": "evidence", "in": "query", "required": False, "schema": {"type": "string", "enum": ["true", "false"]}}],
-            "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}},
+            "requestBody": {"required": True, "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+                    "file": {"type": "string", "format": "binary"}}}}}},
             "responses": {"200": {"description": "The scored CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
                           **_problems(400, 413, 415, 422, 503, *common)}}},
         "/v1/labels": {"get": {"summary": "The taxonomy", "operationId": "labels", **v1,

@@ -46,7 +46,6 @@ def validation_errors(exc: ValidationError) -> tuple[str, list[dict]]:
 _FRIENDLY = {
     404: "No such endpoint. See /openapi.json for the API.",
     405: "This method is not allowed on this endpoint.",
-    413: "The request body is too large.",
     415: "Unsupported content type.",
 }
 
@@ -65,10 +64,8 @@ def init_app(app: Flask) -> None:
         response = problem(status, detail)
         if status == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
-        if status == 429:
+        if status == 429:  # flask-limiter adds Retry-After (headers_enabled)
             response = problem(429, f"Rate limit exceeded ({exc.description}). Retry later.")
-            retry = getattr(exc, "retry_after", None)
-            response.headers["Retry-After"] = str(retry or 60)
         return response
 
     @app.errorhandler(Exception)

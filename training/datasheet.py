@@ -17,8 +17,8 @@ from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
 from redflags.training.data import load_anecdotes, parse_labels
 
 
-def counts_table(path: Path) -> str:
-    corpus = load_anecdotes(path)
+def counts_table(path: Path, corpus=None) -> str:
+    corpus = corpus or load_anecdotes(path)
     frame = corpus.frame
     sets = corpus.label_sets
     n = len(frame)
@@ -49,8 +49,8 @@ def counts_table(path: Path) -> str:
 def agreement_table(folder: Path, n_rows: int) -> str:
     """Kappa between the first labels of the sample and the blind second pass (before adjudication)."""
     first = pd.read_csv(folder / "first_pass.csv", dtype=str, keep_default_na=False).set_index("id")
-    second = {r["id"]: r for r in map(json.loads, open(folder / "second_pass.jsonl", encoding="utf-8"))}
-    adjudicated = [json.loads(line) for line in open(folder / "adjudication.jsonl", encoding="utf-8")]
+    second = {r["id"]: r for r in map(json.loads, (folder / "second_pass.jsonl").read_text("utf-8").splitlines())}
+    adjudicated = (folder / "adjudication.jsonl").read_text("utf-8").splitlines()
     ids = list(first.index)
     lines = [f"Blind second pass on a random {len(ids)}-row sample ({len(ids) / n_rows:.0%} of {n_rows} rows, "
              "drawn in two parts: one from the first 1,853 rows, one from the rows added after).", "",
@@ -72,11 +72,12 @@ def agreement_table(folder: Path, n_rows: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     path = Path(argv[0] if argv else "data/anecdotes.csv")
-    print(counts_table(path))
+    corpus = load_anecdotes(path)
+    print(counts_table(path, corpus))
     relabel = path.parent / "relabel"
     if relabel.is_dir():
         print()
-        print(agreement_table(relabel, len(load_anecdotes(path))))
+        print(agreement_table(relabel, len(corpus)))
     return 0
 
 

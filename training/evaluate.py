@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.metrics import (accuracy_score, brier_score_loss, confusion_matrix, f1_score,
                              precision_recall_fscore_support)
 
-from redflags.model.predict import Predictor
+from redflags.model.predict import Prediction
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
 from redflags.training.baselines import keyword_actions, keyword_flags, majority_action, prior_probabilities
 
@@ -44,10 +44,10 @@ def score_system(Y: np.ndarray, flags: np.ndarray, P: np.ndarray, rec_true: np.n
     }
 
 
-def evaluate(predictor: Predictor, texts: list[str], Y: np.ndarray, rec: np.ndarray,
+def evaluate(predictions: list[Prediction], texts: list[str], Y: np.ndarray, rec: np.ndarray,
              Y_train: np.ndarray, rec_train: np.ndarray) -> dict[str, Any]:
-    """Evaluate the model (through the same predict() users call) and the two baselines on held-out data."""
-    predictions = predictor.predict(texts, evidence=False)
+    """Evaluate the model's predictions (made by the same predict() users call) and the two baselines
+    on held-out data."""
     P = np.array([[p.scores[c] for c in CATEGORIES] for p in predictions])
     flags = np.array([[int(c in {f.category for f in p.red_flags}) for c in CATEGORIES] for p in predictions])
     model = score_system(Y, flags, P, rec, [p.recommendation.action for p in predictions])
@@ -62,10 +62,10 @@ def evaluate(predictor: Predictor, texts: list[str], Y: np.ndarray, rec: np.ndar
             "test_probabilities": P.tolist()}
 
 
-def error_examples(predictor: Predictor, ids: list[str], texts: list[str], Y: np.ndarray, rec: np.ndarray,
+def error_examples(predictions: list[Prediction], ids: list[str], Y: np.ndarray, rec: np.ndarray,
                    limit: int = 12) -> list[dict[str, Any]]:
     """The held-out rows the model gets most wrong (ids and label sets only: no text goes into reports)."""
-    preds = predictor.predict(texts, evidence=False)
+    preds = predictions
     rows = []
     for rid, y, r, p in zip(ids, Y, rec, preds):
         truth = {c for k, c in enumerate(CATEGORIES) if y[k]}

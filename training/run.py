@@ -29,8 +29,9 @@ def run_training(data: Path, model_path: Path, reports: Path, config: TrainConfi
                                      corpus_sha256=corpus.sha256)
     predictor = Predictor(bundle)
     test_texts = [texts[i] for i in test_idx]
-    metrics = evaluate(predictor, test_texts, Y[test_idx], rec[test_idx], Y[train_idx], rec[train_idx])
-    errors = error_examples(predictor, [ids[i] for i in test_idx], test_texts, Y[test_idx], rec[test_idx])
+    predictions = predictor.predict(test_texts, evidence=False)
+    metrics = evaluate(predictions, test_texts, Y[test_idx], rec[test_idx], Y[train_idx], rec[train_idx])
+    errors = error_examples(predictions, [ids[i] for i in test_idx], Y[test_idx], rec[test_idx])
 
     model = metrics["model"]
     bundle["metadata"]["metrics"] = {

@@ -155,3 +155,11 @@ def test_web_page_has_csp_and_no_inline_script(client):
     assert "<script src=" in html and "<script>" not in html and "http" not in html.split("<body>")[0].replace("http-equiv", "")
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert client.get("/static/app.js").status_code == 200
+
+
+def test_score_csv_row_limit_and_evidence_clash(app, client):
+    app.config["MAX_CSV_ROWS"] = 2
+    r = client.post("/v1/score-csv?text_column=t", data="t\na\nb\nc\n", content_type="text/csv")
+    assert_problem(r, 413, "at most 2")
+    r = client.post("/v1/score-csv?text_column=t&evidence=true", data="t,evidence\na,x\n", content_type="text/csv")
+    assert_problem(r, 422, "already has column")

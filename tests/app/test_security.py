@@ -43,8 +43,18 @@ def test_rate_limit_answers_429_with_retry_after(tiny_predictor):
     assert codes == [200, 200, 200, 429]
     r = client.get("/v1/labels")
     assert r.mimetype == "application/problem+json" and int(r.headers["Retry-After"]) > 0
-    # another key has its own budget
-    assert client.get("/v1/labels", headers={"X-API-Key": "other"}).status_code == 200
+    # a made-up key does not buy a fresh budget: it counts against the address
+    assert client.get("/v1/labels", headers={"X-API-Key": "made-up"}).status_code == 429
+
+
+def test_rate_limit_is_per_configured_key(tiny_predictor):
+    app = create_app({"PREDICTOR": tiny_predictor, "RATE_LIMIT": "2 per minute", "API_KEYS": ["k1", "k2"]})
+    client = app.test_client()
+    assert [client.get("/v1/labels", headers={"X-API-Key": "k1"}).status_code for _ in range(3)] == [200, 200, 429]
+    assert client.get("/v1/labels", headers={"Authorization": "Bearer k2"}).status_code == 200
+    # failed key attempts are limited too (per address)
+    codes = [client.get("/v1/labels", headers={"X-API-Key": "guess"}).status_code for _ in range(3)]
+    assert codes == [401, 401, 429]
 
 
 def test_tampered_model_is_refused_and_never_ready(tmp_path, tiny_model_path, caplog):

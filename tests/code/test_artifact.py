@@ -58,3 +58,29 @@ def test_save_is_atomic_and_leaves_no_temp_files(tmp_path):
     path = tmp_path / "m" / "model.joblib"
     save_bundle(tiny_bundle(), path)
     assert sorted(p.name for p in path.parent.iterdir()) == ["model.joblib", "model.joblib.json"]
+
+
+def test_unpicklable_artifact_is_an_artifact_error(tmp_path):
+    """A file whose digest matches its sidecar but is not a model: refused with a message, not a crash."""
+    import hashlib
+
+    import sklearn
+
+    path = tmp_path / "model.joblib"
+    path.write_bytes(b"not a pickle at all")
+    sidecar_path(path).write_text(json.dumps({"artifact_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                                              "sklearn_version": sklearn.__version__}))
+    with pytest.raises(ArtifactError, match="could not be unpickled"):
+        load_predictor(path)
+
+
+def test_saved_files_follow_the_umask(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        save_bundle(tiny_bundle(), tmp_path / "model.joblib")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "model.joblib").stat().st_mode) == 0o644

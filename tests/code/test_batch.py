@@ -167,3 +167,24 @@ def test_killed_run_leaves_no_partial_output(tmp_path, tiny_model_path):
     assert proc.returncode != 0
     assert out.read_text() == "old\n"
     assert not list(tmp_path.glob(".out.csv.*"))
+
+
+def test_id_column_names_the_rows_not_scored(tmp_path, tiny_model_path, capsys):
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_input(src)
+    summary = score_file(str(src), str(out), text_column="answer", id_column="rid", model_path=tiny_model_path)
+    assert summary.error_ids == ["r2", "r5", "r6"]
+    assert "not scored (rid): r2, r5, r6" in capsys.readouterr().err
+
+
+def test_multiline_detection_across_read_blocks(tmp_path):
+    from redflags.batch.score import precheck_text
+
+    plain = tmp_path / "plain.csv"
+    # a quoted comma-containing field on one line, placed so a 1 MiB block boundary cuts through it
+    line = 'r,"a, b ""quoted"" c"\n'
+    plain.write_text("id,answer\n" + line * ((1 << 20) // len(line) + 50))
+    assert precheck_text(str(plain), "utf-8") is False
+    multi = tmp_path / "multi.csv"
+    multi.write_text('id,answer\n1,"line one\nline two"\n')
+    assert precheck_text(str(multi), "utf-8") is True

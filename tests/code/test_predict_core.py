@@ -127,3 +127,13 @@ def test_stack_combiner_vectorised_equals_per_category_features():
     got = Combiner("stack", coef, intercept)(whole, best, n)
     for k in range(9):
         np.testing.assert_allclose(got[:, k], _sigmoid(stack_features(whole, best, n, k) @ coef[k] + intercept[k]))
+
+
+def test_softened_action_reports_its_own_confidence(tiny_predictor):
+    rude = "The manager mocked my degree and rolled his eyes at every answer."
+    soft = tiny_predictor.predict([rude], context={"open_to_other_roles": True})[0]
+    scored = tiny_predictor.score([rude])
+    probs = tiny_predictor.recommendation_probabilities(scored)[0]
+    classes = list(tiny_predictor.recommender.classes_)
+    assert soft.recommendation.action == "finish_then_withdraw"
+    assert soft.recommendation.confidence == pytest.approx(probs[classes.index("finish_then_withdraw")])
