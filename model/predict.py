@@ -104,10 +104,7 @@ class Combiner:
     override: np.ndarray | None = None
 
     def __call__(self, whole: np.ndarray, best: np.ndarray, n_sentences: np.ndarray) -> np.ndarray:
-        combined = self._combine(whole, best, n_sentences)
-        if self.override is None:
-            return combined
-        return np.where(best >= self.override, np.maximum(combined, best), combined)
+        return apply_override(self._combine(whole, best, n_sentences), best, self.override)
 
     def _combine(self, whole: np.ndarray, best: np.ndarray, n_sentences: np.ndarray) -> np.ndarray:
         if self.rule == "whole":
@@ -123,6 +120,13 @@ class Combiner:
                  + length * best_logit * self.coef[:, 3] + self.intercept)
             return _sigmoid(z)
         raise ValueError(f"unknown combination rule {self.rule!r}")
+
+
+def apply_override(combined: np.ndarray, best: np.ndarray, override: np.ndarray | None) -> np.ndarray:
+    """Where a sentence's own probability reaches the category's override level, it decides."""
+    if override is None:
+        return combined
+    return np.where(best >= override, np.maximum(combined, best), combined)
 
 
 def combine(whole: np.ndarray, sentence_max: np.ndarray, rule: str) -> np.ndarray:

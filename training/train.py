@@ -25,7 +25,7 @@ from sklearn.pipeline import Pipeline
 from redflags import __version__
 from redflags.config import TrainConfig
 from redflags.model.pipeline import build_classifier, build_features, build_recommender
-from redflags.model.predict import Combiner, LinearTextScorer, score_texts, stack_features
+from redflags.model.predict import Combiner, LinearTextScorer, apply_override, score_texts, stack_features
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ def choose_combination(Y, whole, best, n_sentences, fold_list, config: TrainConf
     combiner, macro, th, P = choice
     # The sentence override, kept unless it costs more macro F1 than the config allows.
     override = sentence_overrides(Y, best, n_sentences, precision=config.combine.override_precision)
-    P_over = Combiner(combiner.rule, combiner.coef, combiner.intercept, override)(whole, best, n_sentences)
+    P_over = apply_override(P, best, override)  # P: the out-of-fold combined probabilities
     th_over = tune_thresholds(Y, P_over, config.thresholds.recall_floor, config.thresholds.floor_categories,
                               config.thresholds.min_threshold, config.thresholds.max_threshold)
     macro_over = float(f1_score(Y, apply_thresholds(P_over, th_over), average="macro", zero_division=0))
