@@ -5,7 +5,10 @@ Written for this project. The script depends on the action and on the most serio
 """
 from __future__ import annotations
 
-from redflags.model.taxonomy import BY_ID
+from collections.abc import Mapping
+
+from redflags.model.policy import Decision
+from redflags.model.taxonomy import BY_ID, RECOMMENDATION_MEANING
 
 # What the candidate can say in the room, per action; for end_interview and
 # proceed_with_caution it depends on the flag that drove the advice.
@@ -66,38 +69,75 @@ DISCRIMINATION_FOLLOW_UP = (" If you think a question was unlawful, write down t
 
 CONTINUE_SCRIPT = ("Nothing special to say: answer as usual, and at the end ask about next steps and when "
                    "you can expect to hear back.")
+AFTER_CONTINUE_SCRIPT = "Nothing in the account called for saying anything different."
 WITHDRAW_SCRIPT = ("Stay polite and finish the interview. If a follow-up is expected, you can say: \"Thank you, "
                    "I'll think it over and get back to you.\"")
 
 
-def _names(categories: list[str]) -> str:
-    titles = [BY_ID[c].title.lower() for c in categories]
-    if len(titles) <= 1:
-        return "".join(titles)
-    return ", ".join(titles[:-1]) + " and " + titles[-1]
+# What to do now, once the interview is over, per action.
+AFTER_FOLLOW_UP: dict[str, str] = {
+    "continue": "Send the usual short thank-you note within a day, mentioning one thing you discussed.",
+    "proceed_with_caution": ("Send a brief thank-you note and ask in it for what was unclear (the next steps, the "
+                             "terms in writing). Check reviews and talk to a current employee before accepting."),
+    "finish_then_withdraw": ("A thank-you note is optional. If you no longer want the role, send a short, courteous "
+                             "e-mail withdrawing within a day or two; no explanation is owed."),
+    "end_interview": ("No thank-you note is needed. If you want a record, send a one-line e-mail withdrawing. Write "
+                      "down what was said, with the date and names, while you remember it."),
+}
+DURING_FOLLOW_UP = FOLLOW_UP
 
 
-def advise(action: str, flagged: list[str], softened: bool = False) -> tuple[str, str, str]:
-    """Return (rationale, script, follow_up) for `action` given the flagged categories, most serious first."""
-    top = flagged[0] if flagged else None
-    if not flagged:
-        rationale = "No red flag was found in the account."
-        if action != "continue":
-            rationale += " The overall tone still suggests checking the details before accepting."
+def _title(category: str) -> str:
+    return BY_ID[category].title.lower()
+
+
+def _names(categories: list[str], probs: Mapping[str, float]) -> str:
+    parts = [f"{_title(c)} ({probs[c]:.2f})" for c in categories]
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def rationale_for(decision: Decision, flagged: list[str], probs: Mapping[str, float],
+                  thresholds: Mapping[str, float]) -> str:
+    """Which flag, with which probability, drove the action, and why that action (the taxonomy's words)."""
+    meaning = RECOMMENDATION_MEANING[decision.action]
+    driver = decision.driver
+    if decision.rule == "no_flag":
+        top = max(probs, key=lambda c: probs[c] / max(thresholds[c], 1e-9))
+        return (f"No red flag reached its threshold (the closest, {_title(top)}, scored {probs[top]:.2f} against "
+                f"{thresholds[top]:.2f}). {meaning}")
+    if decision.rule == "ambiguous":
+        return (f"No red flag reached its threshold, but {_title(driver)} came close ({probs[driver]:.2f} against "
+                f"{thresholds[driver]:.2f}), so the signs are ambiguous. {meaning}")
+    flags = f"Flagged: {_names(flagged, probs)}."
+    if decision.rule == "always_end":
+        why = (f"{BY_ID[driver].title} ({probs[driver]:.2f}) is one of the flags (discrimination, harassment, "
+               f"a scam) that always make it reasonable to stop.")
+    elif decision.rule == "severity":
+        why = (f"The most serious flag, {_title(driver)} ({probs[driver]:.2f}), has severity "
+               f"{BY_ID[driver].severity} of 3, which calls for this action.")
     else:
-        rationale = f"The account reports signs of {_names(flagged)}."
-        if action == "end_interview":
-            rationale += " That is serious enough that it is reasonable to stop the interview now."
-        elif action == "finish_then_withdraw":
-            rationale += " It is a real concern, but you can finish politely and withdraw afterwards."
-        elif action == "proceed_with_caution":
-            rationale += " The signs are mild or ambiguous: finish, ask pointed questions and verify."
-        else:
-            rationale += " They look minor; carry on as usual."
-    if softened:
-        rationale += (" Because you want a future with this employer in another role, finishing politely "
-                      "serves you better than walking out.")
+        others = len(flagged) - 1
+        why = (f"The learned policy weighs {_title(driver)} ({probs[driver]:.2f})"
+               + (f" together with {others} other flag{'s' if others > 1 else ''}" if others else "")
+               + " and gives this action.")
+    text = f"{flags} {why} {meaning}"
+    if decision.softened:
+        text += (" Because you want a future with this employer in another role, finishing politely serves you "
+                 "better than walking out.")
+    return text
 
+
+def advise(decision: Decision, flagged: list[str], probs: Mapping[str, float], thresholds: Mapping[str, float],
+           stage: str = "during") -> tuple[str, str, str]:
+    """Return (rationale, script, follow_up) for a decision; `flagged` is most serious first.
+
+    `during`: the script is what to say now. `after`: what the candidate could have said, and the
+    follow-up is what to do now (thank-you or not, withdraw or not, keep a record, report a scam).
+    """
+    action = decision.action
+    top = flagged[0] if flagged else decision.driver
     if action == "end_interview" and top:
         script = END_SCRIPTS[top]
     elif action == "proceed_with_caution" and top:
@@ -106,14 +146,13 @@ def advise(action: str, flagged: list[str], softened: bool = False) -> tuple[str
         script = WITHDRAW_SCRIPT
         if top:
             script += f" If you want to test the concern first, ask: \"{CAUTION_QUESTIONS[top]}\""
-    elif action == "proceed_with_caution":
-        script = "Ask: \"Could you tell me more about the role's day-to-day and the next steps?\""
     else:
         script = CONTINUE_SCRIPT
-
-    follow_up = FOLLOW_UP[action]
-    if "scam" in flagged and action in {"end_interview", "finish_then_withdraw"}:
+    follow_up = (AFTER_FOLLOW_UP if stage == "after" else DURING_FOLLOW_UP)[action]
+    if stage == "after":
+        script = (AFTER_CONTINUE_SCRIPT if action == "continue" else "What you could have said: " + script)
+    if "scam" in flagged:
         follow_up = SCAM_FOLLOW_UP
-    elif "discrimination" in flagged and action != "continue":
+    elif "discrimination" in flagged:
         follow_up += DISCRIMINATION_FOLLOW_UP
-    return rationale, script, follow_up
+    return rationale_for(decision, flagged, probs, thresholds), script, follow_up

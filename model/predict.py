@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 
 from redflags.model.advice import advise
+from redflags.model.policy import AdvicePolicy
 from redflags.model.sentences import clause_spans, sentence_spans, strip_span
-from redflags.model.taxonomy import BY_ID, CATEGORIES, NEVER_SOFTENED, RECOMMENDATIONS
+from redflags.model.stage import resolve_stage
+from redflags.model.taxonomy import BY_ID, CATEGORIES
 
 MAX_EVIDENCE = 3
 _GROUP = 256  # documents scored per block, which bounds the temporary (nnz x categories) array
@@ -47,6 +49,8 @@ class Recommendation:
     rationale: str
     script: str
     follow_up: str
+    stage: str = "during"
+    driver: str | None = None
 
 
 @dataclass
@@ -68,7 +72,8 @@ class Prediction:
                           for f in self.red_flags],
             "scores": dict(self.scores),
             "recommendation": {"action": rec.action, "confidence": rec.confidence, "rationale": rec.rationale,
-                               "script": rec.script, "follow_up": rec.follow_up},
+                               "script": rec.script, "follow_up": rec.follow_up,
+                               "stage": rec.stage, "driver": rec.driver},
         }
 
 
@@ -359,19 +364,14 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 class Predictor:
     """A loaded model bundle, ready to score texts. Build it with `redflags.model.artifact.load_predictor`."""
 
     def __init__(self, bundle: Mapping[str, Any]) -> None:
         self.pipeline = bundle["pipeline"]
-        self.recommender = bundle["recommender"]
-        self.rec_features: str = bundle["rec_features"]
+        self.policy: AdvicePolicy = bundle["policy"]
+        if not isinstance(self.policy, AdvicePolicy):
+            raise ValueError(f"the bundle's advice policy is a {type(self.policy).__name__}, not an AdvicePolicy")
         self.combine_rule: str = bundle["combine"]
         params = bundle.get("combiner") or {}
         self.combiner = Combiner(self.combine_rule, params.get("coef"), params.get("intercept"),
@@ -380,34 +380,28 @@ class Predictor:
         self.metadata: dict[str, Any] = dict(bundle.get("metadata", {}))
         self.version: str = str(self.metadata.get("model_version", "unversioned"))
         self.scorer = LinearTextScorer(self.pipeline)
-        self._rec_classes = list(self.recommender.classes_)
-        if set(self._rec_classes) - set(RECOMMENDATIONS) or len(self._rec_classes) < 3:
-            raise ValueError(f"recommender must know at least three of {RECOMMENDATIONS}, got {self._rec_classes}")
-        coef = self.recommender.coef_.T  # (features, classes)
-        n_text = self.scorer.n_features if self.rec_features in {"tfidf", "both"} else 0
-        self._rec_text_coef = coef[:n_text]
-        self._rec_prob_coef = coef[n_text:]
-        self._rec_intercept = self.recommender.intercept_
+        if self.policy.reads_text and len(self.policy.text_coef) != self.scorer.n_features:
+            raise ValueError(f"the advice policy's text severity has {len(self.policy.text_coef)} weights, the "
+                             f"features have {self.scorer.n_features}")
 
     # -- scoring -------------------------------------------------------------------------------
     def score(self, texts: Sequence[str]) -> "Scored":
-        """Combined category probabilities (n x 9), with what evidence and the recommender need."""
+        """Combined category probabilities (n x 9), with what evidence needs."""
         scored = score_texts(self.scorer, texts)
         scored.probs = self.combiner(scored.whole, scored.best_sentence, scored.n_sentences)
         return scored
 
-    def recommendation_probabilities(self, scored: "Scored") -> np.ndarray:
-        """Probabilities of the actions (columns in recommender.classes_ order)."""
-        z = np.tile(self._rec_intercept, (len(scored.probs), 1))
-        if self.rec_features in {"probs", "both"}:
-            z = z + scored.probs @ self._rec_prob_coef
-        if self.rec_features in {"tfidf", "both"}:
-            z = z + self.scorer.linear(*scored.whole_rows, self._rec_text_coef)
-        return _softmax(z)
+    def text_severity(self, scored: "Scored") -> np.ndarray | None:
+        """The advice policy's text severity score of each whole text, when the policy reads one."""
+        if not self.policy.reads_text:
+            return None
+        coef = self.policy.text_coef[:, None]
+        return self.scorer.linear(*scored.whole_rows, coef)[:, 0] + self.policy.text_intercept
 
     def predict(self, texts: Sequence[str], context: Mapping[str, Any] | None = None, evidence: bool = True,
                 thresholds: Mapping[str, float] | None = None) -> list[Prediction]:
-        """Score `texts`; `context` may say {"open_to_other_roles": true}; `thresholds` overrides per category.
+        """Score `texts`; `context` may say {"open_to_other_roles": true, "stage": "during" | "after"};
+        `thresholds` overrides per category.
 
         Returns one Prediction per text, in order.
         """
@@ -420,19 +414,24 @@ class Predictor:
             if not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"threshold for {category} must be in [0, 1], got {value}")
             cut[CATEGORIES.index(category)] = float(value)
-        open_to_other_roles = bool((context or {}).get("open_to_other_roles", False))
+        context = dict(context or {})
+        open_to_other_roles = bool(context.get("open_to_other_roles", False))
+        requested_stage = context.get("stage")
         if not texts:
             return []
+        stages = [resolve_stage(text, requested_stage) for text in texts]
         scored = self.score(texts)
         probs = scored.probs
-        rec_probs = self.recommendation_probabilities(scored)
+        decisions = self.policy.decide(probs, cut, open_to_other_roles, self.text_severity(scored))
+        thresholds_by_category = dict(zip(CATEGORIES, (float(t) for t in cut)))
         out = []
         for i, text in enumerate(texts):
             hits = [k for k in range(len(CATEGORIES)) if probs[i, k] >= cut[k]]
             # most serious first, then most probable
             hits.sort(key=lambda k: (-BY_ID[CATEGORIES[k]].severity, -probs[i, k]))
             flagged = [CATEGORIES[k] for k in hits]
-            action, confidence, softened = self._decide(rec_probs[i], flagged, open_to_other_roles)
+            scores = {c: float(probs[i, k]) for k, c in enumerate(CATEGORIES)}
+            decision = decisions[i]
 
             clauses: dict[str, Any] = {}
 
@@ -444,7 +443,7 @@ class Predictor:
                                         if clauses["spans"] else np.zeros((0, len(CATEGORIES))))
                 return _evidence(text, clauses["spans"], clauses["probs"][:, k], cut[k])
 
-            rationale, script, follow_up = advise(action, flagged, softened)
+            rationale, script, follow_up = advise(decision, flagged, scores, thresholds_by_category, stages[i])
             red_flags = [
                 RedFlag(category=CATEGORIES[k], probability=float(probs[i, k]),
                         severity=BY_ID[CATEGORIES[k]].severity,
@@ -455,22 +454,11 @@ class Predictor:
                 model_version=self.version,
                 flagged=bool(hits),
                 red_flags=red_flags,
-                scores={c: float(probs[i, k]) for k, c in enumerate(CATEGORIES)},
-                recommendation=Recommendation(action, confidence, rationale, script, follow_up),
+                scores=scores,
+                recommendation=Recommendation(decision.action, decision.confidence, rationale, script, follow_up,
+                                              stages[i], decision.driver),
             ))
         return out
-
-    def _decide(self, rec_probs: np.ndarray, flagged: list[str], open_to_other_roles: bool) -> tuple[str, float, bool]:
-        """The recommender's action, held to the contract: no red flag never ends an interview, and a
-        candidate open to other roles is told to finish politely unless harassment, discrimination or
-        a scam is flagged. The confidence is the recommender's probability of the action returned."""
-        allowed = [k for k, a in enumerate(self._rec_classes) if flagged or a != "end_interview"]
-        best = max(allowed, key=lambda k: rec_probs[k])
-        action = self._rec_classes[best]
-        softened = False
-        if open_to_other_roles and action == "end_interview" and not NEVER_SOFTENED & set(flagged):
-            action, softened = "finish_then_withdraw", True
-        return action, float(rec_probs[self._rec_classes.index(action)]), softened
 
 
 def _select_rows(indptr, indices, data, rows):

@@ -9,8 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
-from redflags.config import (DEFAULT_DATA, DEFAULT_MODEL_PATH, DEFAULT_REPORTS, DEFAULT_TRAIN_CONFIG, ConfigError,
-                             Settings, TrainConfig)
+from redflags.config import (DEFAULT_DATA, DEFAULT_DEV, DEFAULT_MODEL_PATH, DEFAULT_REPORTS, DEFAULT_TRAIN_CONFIG,
+                             ConfigError, Settings, TrainConfig)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -20,10 +20,35 @@ def _train(args: argparse.Namespace) -> int:
     try:
         config = TrainConfig.from_toml(args.config)
         model_path = Path(args.out) / "model.joblib" if args.out else DEFAULT_MODEL_PATH
-        run_training(Path(args.data), model_path, Path(args.reports), config)
+        dev = Path(args.dev) if args.dev else (DEFAULT_DEV if DEFAULT_DEV.is_file() else None)
+        run_training(Path(args.data), model_path, Path(args.reports), config, dev=dev)
     except (CorpusError, ConfigError, FileNotFoundError) as exc:
         print(f"redflags train: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    """Score a labelled CSV with the installed model and print the figures beside the baselines."""
+    from redflags.model.artifact import ArtifactError, load_predictor
+    from redflags.training.data import CorpusError
+    from redflags.training.evaluate import evaluate_labelled
+    from redflags.training.report import headline_table, write_evaluation
+
+    try:
+        predictor = load_predictor(args.model or Settings.from_env().model_path)
+        train_data = Path(args.train_data) if args.train_data else None
+        metrics = evaluate_labelled(predictor, args.labelled, text_column=args.text_column, train_data=train_data)
+    except (ArtifactError, CorpusError) as exc:
+        print(f"redflags evaluate: {exc}", file=sys.stderr)
+        return 2
+    print(headline_table(metrics))
+    model = metrics["model"]
+    print(f"\nmodel {predictor.version} on {metrics['source']['rows']} rows: macro F1 {model['macro_f1']:.3f}, "
+          f"advice accuracy {model['recommendation_accuracy']:.3f}")
+    if args.report:
+        write_evaluation(Path(args.report), metrics)
+        print(f"report: {args.report}")
     return 0
 
 
@@ -84,7 +109,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="folder for model.joblib (default: model/artifacts)")
     p.add_argument("--reports", default=str(DEFAULT_REPORTS), help="folder for metrics, card and plots")
     p.add_argument("--config", default=str(DEFAULT_TRAIN_CONFIG), help="training config TOML")
+    p.add_argument("--dev", default=None, help="labelled real-account CSV to evaluate on (only scored, never "
+                                               "trained on; default: ../shared/dev/real_dev.csv when present)")
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("evaluate", help="score a labelled CSV (corpus format) and print per-category and "
+                                        "advice figures beside the baselines",
+                       description="Example: redflags evaluate my_labels.csv --text-column answer --report out/")
+    p.add_argument("labelled", help="CSV with a text column, labels (';'-joined ids) and recommendation")
+    p.add_argument("--text-column", default="text", help="column holding the text (default: %(default)s)")
+    p.add_argument("--report", default=None, help="folder for metrics.json and plots")
+    p.add_argument("--train-data", default=str(DEFAULT_DATA) if DEFAULT_DATA.is_file() else None,
+                   help="the corpus the model was trained on, for the prior and ten-line baselines "
+                        "(default: %(default)s)")
+    p.add_argument("--model", default=None, help="model artifact (default: REDFLAGS_MODEL_PATH or the trained one)")
+    p.set_defaults(func=_evaluate)
 
     p = sub.add_parser("classify", help="classify one text (argument or standard input) and print JSON")
     p.add_argument("text", nargs="?", help="the anecdote; '-' or nothing reads standard input")

@@ -14,6 +14,8 @@ DEFAULT_MODEL_DIR = PROJECT_ROOT / "model" / "artifacts"
 DEFAULT_MODEL_PATH = DEFAULT_MODEL_DIR / "model.joblib"
 DEFAULT_REPORTS = PROJECT_ROOT / "reports"
 DEFAULT_TRAIN_CONFIG = Path(__file__).resolve().parent / "train_config.toml"
+# The real-account development set, beside the checkout: only ever scored, never trained on.
+DEFAULT_DEV = PROJECT_ROOT.parent / "shared" / "dev" / "real_dev.csv"
 
 MAX_TEXT_CHARS = 20_000
 

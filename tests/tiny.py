@@ -1,8 +1,7 @@
 """A tiny model trained in memory, for code and app tests that must not depend on the real corpus."""
 from __future__ import annotations
 
-import numpy as np
-
+from redflags.model.policy import AdvicePolicy
 from redflags.model.taxonomy import CATEGORIES
 from redflags.training.data import label_matrix
 from redflags.training.train import fit_final, make_bundle
@@ -40,9 +39,7 @@ TINY = [
 def tiny_bundle() -> dict:
     texts = [t for t, _, _ in TINY]
     Y = label_matrix([labels for _, labels, _ in TINY])
-    rec = np.array([r for _, _, r in TINY])
     params = {"features": "word+char", "word_ngram_max": 2, "min_df": 1, "C": 20.0, "class_weight": "balanced"}
-    P = Y.astype(float)  # stands in for out-of-fold probabilities
-    pipeline, recommender = fit_final(texts, Y, rec, params, "both", 2.0, P, seed=0)
-    return make_bundle(pipeline, recommender, "both", "whole", {c: 0.5 for c in CATEGORIES}, "tiny",
-                       {"params": params})
+    pipeline, _ = fit_final(texts, Y, params, seed=0)
+    return make_bundle(pipeline, AdvicePolicy(margin=0.05, kind="severity"), "whole", {c: 0.5 for c in CATEGORIES},
+                       "tiny", {"params": params})

@@ -62,10 +62,12 @@ def parse_labels(cell: str) -> list[str]:
     return [part.strip() for part in cell.split(";") if part.strip()]
 
 
-def load_anecdotes(path: str | Path) -> Corpus:
+def load_anecdotes(path: str | Path, text_column: str = "text", extra_columns: bool = False) -> Corpus:
     """Read and validate `path`; raise CorpusError listing every problem found (up to 20).
 
     Why all at once: a labeller fixing a file wants the whole list, not one error per run.
+    `text_column` names the text when it is not `text`; `extra_columns` allows columns beyond the
+    corpus format (a user's labelled file may carry its own, such as a source).
     """
     path = Path(path)
     if not path.is_file():
@@ -79,8 +81,12 @@ def load_anecdotes(path: str | Path) -> Corpus:
     except pd.errors.EmptyDataError as exc:
         raise CorpusError(f"{path}: the file is empty") from exc
 
+    if text_column != "text":
+        if text_column not in frame.columns:
+            raise CorpusError(f"{path}: no column {text_column!r}; columns are {list(frame.columns)}")
+        frame = frame.drop(columns=[c for c in ("text",) if c in frame.columns]).rename(columns={text_column: "text"})
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
-    unknown = [c for c in frame.columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    unknown = [] if extra_columns else [c for c in frame.columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     if missing or unknown:
         raise CorpusError(
             f"{path}: wrong columns: missing {missing}, unexpected {unknown}; "

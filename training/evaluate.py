@@ -1,15 +1,20 @@
 """Held-out evaluation of the model and of both baselines, in one run, with the same metrics."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import (accuracy_score, brier_score_loss, confusion_matrix, f1_score,
                              precision_recall_fscore_support)
 
+from redflags.model.policy import contract_violations
 from redflags.model.predict import Prediction
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
-from redflags.training.baselines import keyword_actions, keyword_flags, majority_action, prior_probabilities
+from redflags.training.baselines import (TenLineBaseline, keyword_actions, keyword_flags, majority_action,
+                                         prior_probabilities)
+
+LENGTH_BANDS = (("under 40 words", 0, 40), ("40-150 words", 40, 151), ("over 150 words", 151, 10**9))
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
@@ -45,21 +50,35 @@ def score_system(Y: np.ndarray, flags: np.ndarray, P: np.ndarray, rec_true: np.n
 
 
 def evaluate(predictions: list[Prediction], texts: list[str], Y: np.ndarray, rec: np.ndarray,
-             Y_train: np.ndarray, rec_train: np.ndarray) -> dict[str, Any]:
-    """Evaluate the model's predictions (made by the same predict() users call) and the two baselines
-    on held-out data."""
-    P = np.array([[p.scores[c] for c in CATEGORIES] for p in predictions])
-    flags = np.array([[int(c in {f.category for f in p.red_flags}) for c in CATEGORIES] for p in predictions])
-    model = score_system(Y, flags, P, rec, [p.recommendation.action for p in predictions])
+             Y_train: np.ndarray, rec_train: np.ndarray, train_texts: list[str] | None = None,
+             seed: int = 0) -> dict[str, Any]:
+    """Evaluate the model's predictions (made by the same predict() users call) and the baselines on
+    held-out data: keyword rules, the prior, and (given `train_texts`) the ten-line TF-IDF script."""
+    P = np.array([[p.scores[c] for c in CATEGORIES] for p in predictions]).reshape(len(predictions), len(CATEGORIES))
+    flags = np.array([[int(c in {f.category for f in p.red_flags}) for c in CATEGORIES] for p in predictions],
+                     dtype=int).reshape(len(predictions), len(CATEGORIES))
+    actions = [p.recommendation.action for p in predictions]
+    model = score_system(Y, flags, P, rec, actions)
+    model["contract_violations"] = len(contract_violations(actions, flags))
+    words = np.array([len(t.split()) for t in texts])
+    model["by_length"] = {}
+    for name, low, high in LENGTH_BANDS:
+        band = (words >= low) & (words < high)
+        if band.any():
+            model["by_length"][name] = {
+                "rows": int(band.sum()),
+                "macro_f1": round(float(f1_score(Y[band], flags[band], average="macro", zero_division=0)), 4),
+                "recommendation_accuracy": round(float(accuracy_score(rec[band], np.asarray(actions)[band])), 4)}
 
     kw = keyword_flags(texts)
-    keyword = score_system(Y, kw, kw.astype(float), rec, keyword_actions(kw))
-
+    baselines = {"keyword_rules": score_system(Y, kw, kw.astype(float), rec, keyword_actions(kw))}
     prior_P = prior_probabilities(Y_train, len(texts))
-    prior_flags = (prior_P >= 0.5).astype(int)
-    prior = score_system(Y, prior_flags, prior_P, rec, majority_action(rec_train, len(texts)))
-    return {"n_test": len(texts), "model": model, "baselines": {"keyword_rules": keyword, "prior_majority": prior},
-            "test_probabilities": P.tolist()}
+    baselines["prior_majority"] = score_system(Y, (prior_P >= 0.5).astype(int), prior_P, rec,
+                                               majority_action(rec_train, len(texts)))
+    if train_texts is not None:
+        ten_flags, ten_P, ten_actions = TenLineBaseline(train_texts, Y_train, rec_train, seed).predict(texts)
+        baselines["ten_line_tfidf_lr"] = score_system(Y, ten_flags, ten_P, rec, ten_actions)
+    return {"n_test": len(texts), "model": model, "baselines": baselines, "test_probabilities": P.tolist()}
 
 
 def error_examples(predictions: list[Prediction], ids: list[str], Y: np.ndarray, rec: np.ndarray,
@@ -76,3 +95,33 @@ def error_examples(predictions: list[Prediction], ids: list[str], Y: np.ndarray,
                          "recommendation": r, "predicted": p.recommendation.action, "errors": wrong})
     rows.sort(key=lambda row: -row["errors"])
     return rows[:limit]
+
+
+def evaluate_labelled(predictor, path: str | Path, text_column: str = "text", train_data: str | Path | None = None,
+                      config=None) -> dict[str, Any]:
+    """Score a labelled CSV (the corpus format; extra columns allowed) with `predictor` and evaluate it
+    beside the baselines. The prior and the ten-line baseline learn from the training split of
+    `train_data` (the corpus the model was trained on) when it is given."""
+    from redflags.config import TrainConfig
+    from redflags.training.data import load_anecdotes
+    from redflags.training.train import split
+
+    labelled = load_anecdotes(path, text_column=text_column, extra_columns=True)
+    texts, Y, rec = labelled.texts, labelled.Y, labelled.recommendations
+    predictions = predictor.predict(texts, evidence=False)
+    if train_data is not None:
+        config = config or TrainConfig()
+        corpus = load_anecdotes(train_data)
+        train_idx, _ = split(corpus.Y, corpus.recommendations, config.test_size, config.seed)
+        train_texts = [corpus.texts[i] for i in train_idx]
+        Y_train, rec_train = corpus.Y[train_idx], corpus.recommendations[train_idx]
+    else:
+        train_texts, Y_train, rec_train = None, np.zeros((1, len(CATEGORIES))), np.array(["continue"])
+    metrics = evaluate(predictions, texts, Y, rec, Y_train, rec_train, train_texts,
+                       seed=config.seed if config else 0)
+    if train_data is None:
+        metrics["baselines"].pop("prior_majority")
+    metrics["source"] = {"file": str(path), "sha256": labelled.sha256, "rows": len(labelled),
+                         "model_version": predictor.version}
+    metrics["worst_errors"] = error_examples(predictions, labelled.frame["id"].tolist(), Y, rec, limit=25)
+    return metrics

@@ -17,20 +17,26 @@ from redflags.model.taxonomy import CATEGORIES  # noqa: E402
 
 
 def headline_table(metrics: dict[str, Any]) -> str:
-    """Per-category F1 for the model and both baselines, and the headline figures, as Markdown."""
+    """Per-category figures for the model beside each baseline's F1, and the headline figures, as Markdown."""
     model = metrics["model"]
-    kw = metrics["baselines"]["keyword_rules"]
-    prior = metrics["baselines"]["prior_majority"]
-    lines = ["| category | precision | recall | F1 | support | Brier | ECE | keyword F1 | prior F1 |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    baselines = metrics["baselines"]
+    names = list(baselines)
+    lines = ["| category | precision | recall | F1 | support | Brier | ECE | " + " | ".join(f"{b} F1" for b in names) + " |",
+             "|---|---|---|---|---|---|---|" + "---|" * len(names)]
     for c in CATEGORIES:
         m = model["per_category"][c]
         lines.append(f"| {c} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} | "
-                     f"{m['brier']:.3f} | {m['ece']:.3f} | {kw['per_category'][c]['f1']:.2f} | "
-                     f"{prior['per_category'][c]['f1']:.2f} |")
+                     f"{m['brier']:.3f} | {m['ece']:.3f} | "
+                     + " | ".join(f"{baselines[b]['per_category'][c]['f1']:.2f}" for b in names) + " |")
     lines += ["", "| system | micro F1 | macro F1 | recommendation accuracy |", "|---|---|---|---|"]
-    for name, m in (("model", model), ("keyword rules", kw), ("prior / majority", prior)):
+    for name, m in (("model", model), *baselines.items()):
         lines.append(f"| {name} | {m['micro_f1']:.3f} | {m['macro_f1']:.3f} | {m['recommendation_accuracy']:.3f} |")
+    if "contract_violations" in model:
+        lines.append(f"\nAdvice contract violations: {model['contract_violations']}.")
+    if model.get("by_length"):
+        lines += ["", "| text length | rows | macro F1 | recommendation accuracy |", "|---|---|---|---|"]
+        for band, m in model["by_length"].items():
+            lines.append(f"| {band} | {m['rows']} | {m['macro_f1']:.3f} | {m['recommendation_accuracy']:.3f} |")
     return "\n".join(lines)
 
 
@@ -116,10 +122,19 @@ combination `{combine_rule}` was chosen by cross-validated macro F1 ({combine_ro
 thresholds were tuned out of fold for F1, with a recall floor of {recall_floor} for
 {floor_categories}. {override_text}
 
-The recommendation model is a multinomial logistic regression on `{rec_inputs}`, the inputs
-with the best cross-validated accuracy ({rec_rows}). {rec_why} Two contract rules are applied after it: no red flag
-never gives `end_interview`, and `open_to_other_roles` softens `end_interview` to
-`finish_then_withdraw` unless harassment, discrimination or a scam is flagged.
+The recommendation follows from the flags (`model/policy.py`), under a contract that holds for
+every input: no flag gives `continue`, or `proceed_with_caution` when a category is within
+{margin:.2f} of its threshold (margin chosen out of fold); any flag never gives `continue`;
+discrimination, harassment or a scam always gives `end_interview`; otherwise a monotone rule
+decides. Candidates for that rule, by cross-validated accuracy of the whole policy on out-of-fold
+probabilities: {policy_rows}. Chosen: `{policy_kind}`. The severity rule (the most serious
+flag decides) needs no fitting; the ordinal models (proportional odds over the flagged
+probabilities, the flags and their number, with non-negative weights so that raising a probability
+never softens the advice) are fitted on the rows that reach that branch. The text classifier
+that used to pick the action could contradict the flags shown beside it, which is why it went;
+its held-out accuracy in this run: {legacy_acc:.3f} (the policy: {rec_acc:.3f}).
+`open_to_other_roles` softens `end_interview` to `finish_then_withdraw` unless harassment,
+discrimination or a scam is flagged.
 
 ## Held-out results (model and baselines, same run)
 {table}
@@ -131,7 +146,7 @@ Targets of the project: macro F1 >= 0.85 and recommendation accuracy >= 0.80, cl
 baselines. This run: macro F1 **{macro_f1:.3f}**, recommendation accuracy **{rec_acc:.3f}**
 ({verdict}).
 
-## Known failure modes
+{dev_section}## Known failure modes
 {failure_modes}
 
 ## Retrain
@@ -180,6 +195,21 @@ def _override_text(selection: dict[str, Any]) -> str:
             f"{row['macro_f1']:.3f} with it).")
 
 
+def dev_section(dev: dict[str, Any] | None) -> str:
+    """The model card's section on the real-account development set, when it was evaluated."""
+    if not dev:
+        return ""
+    model = dev["model"]
+    per = model["per_category"]
+    weakest = sorted(CATEGORIES, key=lambda c: per[c]["f1"])[:3]
+    return (f"## Real accounts (dev)\n`{dev['source']['file']}` ({dev['source']['rows']} real situations from public "
+            "pages, paraphrased; never trained on), evaluated by `redflags evaluate` with the same code. With so few "
+            "rows, one row is worth several points in a small category: read F1 beside its support.\n\n"
+            + headline_table(dev) + "\n\nWeakest categories on real accounts: "
+            + ", ".join(f"`{c}` (F1 {per[c]['f1']:.2f}, recall {per[c]['recall']:.2f}, support {per[c]['support']})"
+                        for c in weakest) + ".\n\n")
+
+
 def write_reports(out: Path, metrics: dict[str, Any], meta: dict[str, Any], selection: dict[str, Any],
                   Y_test: np.ndarray, P_test: np.ndarray, errors: list[dict[str, Any]], context: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
@@ -207,13 +237,22 @@ def write_reports(out: Path, metrics: dict[str, Any], meta: dict[str, Any], sele
         combine_rows=", ".join(f"{r['rule']} {r['macro_f1']:.3f}" for r in selection["combination"]),
         recall_floor=context["recall_floor"], floor_categories=", ".join(f"`{c}`" for c in context["floor_categories"]),
         override_text=_override_text(selection),
-        rec_why=("Category probabilities alone compress away cues the action depends on (how bad the "
-                 "conduct was, whether the writer wants a future there), which is why TF-IDF inputs win here."
-                 if selection["recommender_inputs"] != "probs" else
-                 "The nine category probabilities carried enough to decide the action here."),
-        rec_inputs=selection["recommender_inputs"],
-        rec_rows=", ".join(f"{r['inputs']} C={r['C']} {r['accuracy']:.3f}" for r in selection["recommender"]),
+        margin=selection["advice_margin"], policy_kind=selection["advice_policy_kind"],
+        policy_rows=", ".join(f"{r['policy']}" + (f" (l2 {r['l2']})" if r["l2"] else "") + f" {r['cv_accuracy']:.3f}"
+                              for r in selection["advice_policy"] if "policy" in r),
+        dev_section=dev_section(metrics.get("real_dev")),
+        legacy_acc=metrics["text_recommender_before"]["recommendation_accuracy"],
         table=headline_table(metrics), macro_f1=model["macro_f1"], rec_acc=model["recommendation_accuracy"],
         verdict=verdict, failure_modes=failure_modes(metrics, errors), seconds=context["seconds"],
     )
     (out / "model_card.md").write_text(card, encoding="utf-8")
+
+
+def write_evaluation(out: Path, metrics: dict[str, Any]) -> None:
+    """`redflags evaluate --report DIR`: the figures as JSON, a Markdown table and the plots."""
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {k: v for k, v in metrics.items() if k != "test_probabilities"}
+    (out / "metrics.json").write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (out / "evaluation.md").write_text(f"# Evaluation of {metrics['source']['file']}\n\n{headline_table(metrics)}\n",
+                                       encoding="utf-8")
+    plot_confusion(metrics["model"]["recommendation_confusion"], out / "recommendation_confusion.png")

@@ -11,13 +11,16 @@ from redflags.config import TrainConfig
 from redflags.model.artifact import save_bundle
 from redflags.model.predict import Predictor
 from redflags.training.data import load_anecdotes
-from redflags.training.evaluate import error_examples, evaluate
+from redflags.training.baselines import text_recommender_accuracy
+from redflags.training.evaluate import error_examples, evaluate, evaluate_labelled
 from redflags.training.report import headline_table, write_reports
 from redflags.training.train import split, train_bundle
 
 
-def run_training(data: Path, model_path: Path, reports: Path, config: TrainConfig, echo=print) -> dict[str, Any]:
-    """Train on the training split, evaluate on the held-out split, save everything; return the metrics."""
+def run_training(data: Path, model_path: Path, reports: Path, config: TrainConfig, echo=print,
+                 dev: Path | None = None) -> dict[str, Any]:
+    """Train on the training split, evaluate on the held-out split (and, if given, on the labelled
+    real-account set `dev`, which is only ever scored), save everything; return the metrics."""
     started = time.perf_counter()
     corpus = load_anecdotes(data)
     texts, Y, rec = corpus.texts, corpus.Y, corpus.recommendations
@@ -30,7 +33,15 @@ def run_training(data: Path, model_path: Path, reports: Path, config: TrainConfi
     predictor = Predictor(bundle)
     test_texts = [texts[i] for i in test_idx]
     predictions = predictor.predict(test_texts, evidence=False)
-    metrics = evaluate(predictions, test_texts, Y[test_idx], rec[test_idx], Y[train_idx], rec[train_idx])
+    train_texts = [texts[i] for i in train_idx]
+    metrics = evaluate(predictions, test_texts, Y[test_idx], rec[test_idx], Y[train_idx], rec[train_idx],
+                       train_texts, config.seed)
+    metrics["text_recommender_before"] = {"recommendation_accuracy": text_recommender_accuracy(
+        bundle["pipeline"].named_steps["features"], train_texts, rec[train_idx], test_texts, rec[test_idx],
+        config.seed)}
+    if dev is not None and dev.is_file():
+        metrics["real_dev"] = evaluate_labelled(predictor, dev, train_data=data, config=config)
+        metrics["real_dev"].pop("test_probabilities")
     errors = error_examples(predictions, [ids[i] for i in test_idx], Y[test_idx], rec[test_idx])
 
     model = metrics["model"]
@@ -41,6 +52,11 @@ def run_training(data: Path, model_path: Path, reports: Path, config: TrainConfi
         "baseline_macro_f1": {k: v["macro_f1"] for k, v in metrics["baselines"].items()},
         "n_test": metrics["n_test"],
     }
+    if "real_dev" in metrics:
+        dev_model = metrics["real_dev"]["model"]
+        bundle["metadata"]["metrics"]["real_dev"] = {
+            "macro_f1": dev_model["macro_f1"], "recommendation_accuracy": dev_model["recommendation_accuracy"],
+            "rows": metrics["real_dev"]["source"]["rows"]}
     meta = save_bundle(bundle, model_path)
     seconds = time.perf_counter() - started
     write_reports(reports, metrics, meta, selection, Y[test_idx], np.array(metrics["test_probabilities"]), errors,
@@ -49,6 +65,9 @@ def run_training(data: Path, model_path: Path, reports: Path, config: TrainConfi
                    "floor_categories": config.thresholds.floor_categories, "seconds": seconds})
     echo(headline_table(metrics))
     echo(f"chosen: {selection['chosen']}, combine={selection['combine_rule']}, "
-         f"recommender on {selection['recommender_inputs']} (C={selection['recommender_C']})")
+         f"advice policy {selection['advice_policy_kind']} (margin {selection['advice_margin']:.2f})")
+    if "real_dev" in metrics:
+        d = metrics["real_dev"]["model"]
+        echo(f"real-account dev set: macro F1 {d['macro_f1']:.3f}, advice accuracy {d['recommendation_accuracy']:.3f}")
     echo(f"model: {model_path} ({meta['artifact_sha256'][:12]}); reports: {reports}; took {seconds:.1f} s")
     return metrics

@@ -1,10 +1,11 @@
-"""Fit the red-flag model: split, cross-validated search, thresholds, recommender, final fit.
+"""Fit the red-flag model: split, cross-validated search, thresholds, advice policy, final fit.
 
-Everything that is chosen (features, C, the sentence combination rule, thresholds, the recommender's
-inputs) is chosen by cross-validation on the training split; the held-out split is only evaluated.
+Everything that is chosen (features, C, the sentence combination rule, thresholds, the advice
+policy) is chosen by cross-validation on the training split; the held-out split is only evaluated.
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import platform
@@ -14,24 +15,25 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import sklearn
 from iterstrat.ml_stratifiers import MultilabelStratifiedKFold, MultilabelStratifiedShuffleSplit
 from joblib import Parallel, delayed
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import average_precision_score, f1_score, recall_score
 from sklearn.pipeline import Pipeline
 
 from redflags import __version__
 from redflags.config import TrainConfig
-from redflags.model.pipeline import build_classifier, build_features, build_recommender
+from redflags.model.pipeline import build_classifier, build_features
+from redflags.model.policy import (RANK, AdvicePolicy, choose_margin, fit_ordinal, learned_branch_target,
+                                   policy_features)
 from redflags.model.predict import Combiner, LinearTextScorer, apply_override, score_texts, stack_features
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
 
 log = logging.getLogger(__name__)
 
-REC_MODES = ("probs", "tfidf", "both")
-REC_C = (0.5, 2.0)
+ORDINAL_L2 = (0.1, 1.0, 10.0)
+TEXT_SEVERITY_ALPHA = 1.0
 
 
 def stratification_matrix(Y: np.ndarray, recommendations: np.ndarray) -> np.ndarray:
@@ -107,7 +109,7 @@ def _fold_job(texts: np.ndarray, Y: np.ndarray, train_i: np.ndarray, val_i: np.n
 
 def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConfig, n_jobs: int = 2):
     """Grid search by mean average precision; returns the best params and, for them, per fold the
-    fitted pipeline (to score sentences out of fold) and the fold's TF-IDF matrices."""
+    fitted pipeline (to score sentences out of fold) and the fold's (train, validation) TF-IDF matrices."""
     texts_arr = np.array(texts, dtype=object)
     feature_grid = _features_params(config)
     classifiers = list(itertools.product(config.grid.C, config.grid.class_weight))
@@ -119,7 +121,6 @@ def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConf
     table, fitted = [], {}
     for feat, nmax, min_df in feature_grid:
         per_fold = [results[((feat, nmax, min_df), k)] for k in range(len(fold_list))]
-        matrices = [(union, X_tr, X_val) for union, X_tr, X_val, _ in per_fold]
         for C, cw in classifiers:
             oof = np.zeros(Y.shape)
             pipes = []
@@ -130,7 +131,7 @@ def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConf
             ap = float(np.mean([average_precision_score(Y[:, k], oof[:, k]) for k in range(Y.shape[1])]))
             params = {"features": feat, "word_ngram_max": nmax, "min_df": min_df, "C": C, "class_weight": cw}
             table.append({**params, "mean_average_precision": round(ap, 4)})
-            fitted[tuple(params.values())] = (pipes, matrices)
+            fitted[tuple(params.values())] = (pipes, [(X_tr, X_val) for _, X_tr, X_val, _ in per_fold])
             log.info("cv %s -> mean AP %.4f", params, ap)
     best = max(table, key=lambda row: row["mean_average_precision"])
     params = {k: best[k] for k in ("features", "word_ngram_max", "min_df", "C", "class_weight")}
@@ -216,50 +217,75 @@ def choose_combination(Y, whole, best, n_sentences, fold_list, config: TrainConf
     return combiner, th, rows, P
 
 
-def _rec_design(mode: str, X, P: np.ndarray):
-    if mode == "probs":
-        return P
-    if mode == "tfidf":
-        return X
-    return sp.hstack([X, sp.csr_matrix(P)]).tocsr()
+def fit_text_severity(X, rec: np.ndarray, Y: np.ndarray, alpha: float = TEXT_SEVERITY_ALPHA) -> Ridge:
+    """How grave the text sounds: a ridge regression of the action's rank on the TF-IDF row, fitted on
+    rows with a red flag (the only rows where the policy reads it)."""
+    rows = Y.any(axis=1)
+    target = np.array([RANK[a] for a in rec], dtype=float)
+    return Ridge(alpha=alpha).fit(X[rows], target[rows])
 
 
-def choose_recommender(rec: np.ndarray, fold_list, matrices, P_oof: np.ndarray, seed: int):
-    """Cross-validated accuracy of the recommender on category probabilities, on TF-IDF, or on both."""
-    rows = []
-    for mode, C in itertools.product(REC_MODES, REC_C):
-        correct = 0
-        for (train_i, val_i), (_, X_tr, X_val) in zip(fold_list, matrices):
-            model = build_recommender(C, seed).fit(_rec_design(mode, X_tr, P_oof[train_i]), rec[train_i])
-            correct += int((model.predict(_rec_design(mode, X_val, P_oof[val_i])) == rec[val_i]).sum())
-        rows.append({"inputs": mode, "C": C, "accuracy": round(correct / len(rec), 4)})
-    best = max(rows, key=lambda r: r["accuracy"])
-    return best["inputs"], best["C"], rows
+def choose_policy(P_oof: np.ndarray, thresholds: dict[str, float], rec: np.ndarray, Y: np.ndarray, fold_list,
+                  matrices) -> tuple[AdvicePolicy, list[dict[str, Any]], np.ndarray]:
+    """The advice policy with the best cross-validated accuracy on out-of-fold probabilities.
 
-
-def fit_final(texts: list[str], Y: np.ndarray, rec: np.ndarray, params: dict[str, Any], rec_mode: str,
-              rec_C: float, P_for_rec: np.ndarray, seed: int) -> tuple[Pipeline, Any]:
-    """Fit the persisted Pipeline and the recommender on all of (texts, Y, rec).
-
-    `P_for_rec` are out-of-fold category probabilities: the recommender must learn from probabilities
-    like those it will see on new texts, not from the in-sample ones of the final fit.
+    The margin for "no flag but ambiguous" is chosen on the rows with no flag; the learned branch
+    (a flag, none of discrimination/harassment/scam) compares the severity rule with ordinal models
+    of several penalties, without and with the text severity score (itself out of fold), each fitted
+    on the other folds' rows of that branch. Returns the policy (ordinal fitted on all rows, text
+    severity still to be fitted by the caller), the table, and the out-of-fold text severity.
     """
+    cut = np.array([thresholds[c] for c in CATEGORIES])
+    margin, margin_rows = choose_margin(P_oof, cut, rec)
+    flags = P_oof >= cut[None, :]
+    severity_oof = np.zeros(len(rec))
+    for (train_i, val_i), (X_tr, X_val) in zip(fold_list, matrices):
+        severity_oof[val_i] = fit_text_severity(X_tr, rec[train_i], Y[train_i]).predict(X_val)
+    y = learned_branch_target(rec)
+    candidates = [("severity", None, False)] + [("ordinal", l2, text) for text in (False, True) for l2 in ORDINAL_L2]
+    rows = []
+    for kind, l2, text in candidates:
+        X = policy_features(P_oof, flags, severity_oof if text else None)
+        predicted = np.empty(len(rec), dtype=object)
+        for train_i, val_i in fold_list:
+            if kind == "ordinal":
+                branch = train_i[flags[train_i].any(axis=1)]
+                model = fit_ordinal(X[branch], y[branch], l2)
+                policy = AdvicePolicy(margin, kind, model, np.zeros(1) if text else None)
+            else:
+                policy = AdvicePolicy(margin, kind)
+            decisions = policy.decide(P_oof[val_i], cut, text_severity=severity_oof[val_i] if text else None)
+            predicted[val_i] = [d.action for d in decisions]
+        accuracy = float((predicted == rec).mean())
+        rows.append({"policy": kind, "l2": l2, "text_severity": text, "cv_accuracy": round(accuracy, 4)})
+        log.info("advice policy %s l2=%s text=%s -> cv accuracy %.4f", kind, l2, text, accuracy)
+    best = max(rows, key=lambda r: r["cv_accuracy"])
+    if best["policy"] == "ordinal":
+        X = policy_features(P_oof, flags, severity_oof if best["text_severity"] else None)
+        branch = flags.any(axis=1)
+        policy = AdvicePolicy(margin, "ordinal", fit_ordinal(X[branch], y[branch], best["l2"]),
+                              np.zeros(1) if best["text_severity"] else None)
+    else:
+        policy = AdvicePolicy(margin, "severity")
+    return policy, rows + [{"margin_grid": margin_rows, "margin": margin}], severity_oof
+
+
+def fit_final(texts: list[str], Y: np.ndarray, params: dict[str, Any], seed: int):
+    """Fit the persisted Pipeline on all of (texts, Y); returns it and the training TF-IDF matrix."""
     union = build_features(params["features"], params["word_ngram_max"], params["min_df"])
     X = union.fit_transform(np.array(texts, dtype=object))
     cw = None if params["class_weight"] == "none" else params["class_weight"]
     clf = build_classifier(params["C"], cw, seed).fit(X, Y)
-    recommender = build_recommender(rec_C, seed).fit(_rec_design(rec_mode, X, P_for_rec), rec)
-    return Pipeline([("features", union), ("clf", clf)]), recommender
+    return Pipeline([("features", union), ("clf", clf)]), X
 
 
-def make_bundle(pipeline: Pipeline, recommender, rec_mode: str, rule: str, thresholds: dict[str, float],
+def make_bundle(pipeline: Pipeline, policy: AdvicePolicy, rule: str, thresholds: dict[str, float],
                 corpus_sha256: str = "", extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The persisted object: the fitted pipeline, recommender, decision settings and metadata."""
+    """The persisted object: the fitted pipeline, advice policy, decision settings and metadata."""
     now = datetime.now(timezone.utc)
     return {
         "pipeline": pipeline,
-        "recommender": recommender,
-        "rec_features": rec_mode,
+        "policy": policy,
         "combine": rule,
         "thresholds": dict(thresholds),
         "metadata": {
@@ -270,7 +296,7 @@ def make_bundle(pipeline: Pipeline, recommender, rec_mode: str, rule: str, thres
             "sklearn_version": sklearn.__version__,
             "python_version": platform.python_version(),
             "combine_rule": rule,
-            "recommender_inputs": rec_mode,
+            "advice_policy": policy.kind,
             "thresholds": dict(thresholds),
             **(extra or {}),
         },
@@ -287,16 +313,21 @@ def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: Train
     combiner, thresholds, combine_rows, P_oof = choose_combination(Y, whole, best, n_sentences, fold_list, config)
     rule = combiner.rule
     override_kept = combiner.override is not None
-    rec_mode, rec_C, rec_rows = choose_recommender(rec, fold_list, matrices, P_oof, config.seed)
+    policy, policy_rows, _ = choose_policy(P_oof, thresholds, rec, Y, fold_list, matrices)
+    del matrices
 
-    pipeline, recommender = fit_final(texts, Y, rec, search.params, rec_mode, rec_C, P_oof, config.seed)
+    pipeline, X = fit_final(texts, Y, search.params, config.seed)
+    if policy.reads_text:
+        severity = fit_text_severity(X, rec, Y)
+        policy = dataclasses.replace(policy, text_coef=severity.coef_.astype(float),
+                                     text_intercept=float(severity.intercept_))
     selection = {
         "grid": search.table, "chosen": search.params, "cv_mean_average_precision": search.score,
         "combination": combine_rows, "combine_rule": rule, "override_kept": override_kept, "thresholds": thresholds,
-        "recommender": rec_rows, "recommender_inputs": rec_mode, "recommender_C": rec_C,
+        "advice_policy": policy_rows, "advice_policy_kind": policy.kind, "advice_margin": policy.margin,
         "cv_seconds": round(time.perf_counter() - started, 1),
     }
-    bundle = make_bundle(pipeline, recommender, rec_mode, rule, thresholds, corpus_sha256,
+    bundle = make_bundle(pipeline, policy, rule, thresholds, corpus_sha256,
                          {"n_train": len(texts), "params": search.params})
     bundle["combiner"] = {"coef": combiner.coef, "intercept": combiner.intercept, "override": combiner.override}
     return bundle, selection

@@ -22,17 +22,6 @@ def test_lean_path_equals_pipeline_probabilities(tiny_predictor):
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
 
 
-def test_lean_recommender_equals_sklearn(tiny_predictor):
-    import scipy.sparse as sp
-
-    texts = TEXTS[:5]
-    scored = tiny_predictor.score(texts)
-    X = tiny_predictor.pipeline.named_steps["features"].transform(texts)
-    design = sp.hstack([X, sp.csr_matrix(scored.probs)]).tocsr()
-    np.testing.assert_allclose(tiny_predictor.recommendation_probabilities(scored),
-                               tiny_predictor.recommender.predict_proba(design), rtol=1e-9, atol=1e-12)
-
-
 def test_clear_training_cases_come_back(tiny_predictor):
     for text, labels, _ in TINY:
         got = {f.category for f in tiny_predictor.predict([text])[0].red_flags}
@@ -129,11 +118,3 @@ def test_stack_combiner_vectorised_equals_per_category_features():
         np.testing.assert_allclose(got[:, k], _sigmoid(stack_features(whole, best, n, k) @ coef[k] + intercept[k]))
 
 
-def test_softened_action_reports_its_own_confidence(tiny_predictor):
-    rude = "The manager mocked my degree and rolled his eyes at every answer."
-    soft = tiny_predictor.predict([rude], context={"open_to_other_roles": True})[0]
-    scored = tiny_predictor.score([rude])
-    probs = tiny_predictor.recommendation_probabilities(scored)[0]
-    classes = list(tiny_predictor.recommender.classes_)
-    assert soft.recommendation.action == "finish_then_withdraw"
-    assert soft.recommendation.confidence == pytest.approx(probs[classes.index("finish_then_withdraw")])

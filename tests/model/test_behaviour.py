@@ -2,7 +2,11 @@
 
 Assertions are about flags and actions, never exact probabilities.
 """
+from pathlib import Path
+
 import pytest
+
+from redflags.model.taxonomy import CATEGORIES
 
 pytestmark = pytest.mark.training
 
@@ -123,3 +127,97 @@ def test_evidence_points_inside_the_flagged_sentence(real_predictor):
     start = text.index(bad)
     assert start <= scam.evidence[0].start and scam.evidence[0].end <= start + len(bad)
     assert all(text[e.start:e.end] == e.text for e in scam.evidence)
+
+
+# The telling register: plain statements with the writer's own judgement word, written for these tests.
+TELLING = [
+    ("disrespect", "The interviewer was incredibly rude to me."),
+    ("disrespect", "She was sarcastic, rude and insulting the whole time."),
+    ("disrespect", "Most condescending hiring manager I've ever met, he talked down to me for an hour."),
+    ("discrimination", "That was blatant age discrimination, he asked my birth year twice."),
+    ("discrimination", "Pretty sure I didn't get it because I'm a woman, he said the site lads wouldn't take orders from me."),
+    ("discrimination", "So sexist. He asked who would look after my kids if I worked late."),
+    ("harassment", "Creepy guy, kept staring at my chest and asked if I was single."),
+    ("harassment", "He was so inappropriate, said I'd look better in a shorter skirt."),
+    ("harassment", "The manager blocked the door and said I wasn't leaving until I agreed to dinner with him."),
+    ("bait_and_switch", "Total bait and switch, the salary was ten grand less than the ad said."),
+    ("bait_and_switch", "Applied for a remote analyst job, turned out to be on-site commission-only sales."),
+    ("bait_and_switch", "Misleading ad: they told me at the interview the full-time role is actually 15 hours a week."),
+    ("unreasonable_task", "They wanted a full marketing strategy for free before the second round, basically free labour."),
+    ("unreasonable_task", "Unpaid trial shift of ten hours, they just wanted free work out of us."),
+    ("unreasonable_task", "The take-home was a week-long project building a production feature for their app."),
+    ("disorganized_process", "Seven rounds of interviews over three months and then they ghosted me."),
+    ("disorganized_process", "Total waste of my time, the interviewer never showed up and nobody told me."),
+    ("disorganized_process", "Disorganized mess: rescheduled four times and the panel hadn't read my CV."),
+    ("pressure_tactics", "Super pushy, he said accept right now or the offer is gone."),
+    ("pressure_tactics", "They gave me an exploding offer, two hours to sign, and kept calling."),
+    ("pressure_tactics", "They kept demanding my current salary after I said I'd rather not share it."),
+    ("toxic_culture", "Toxic place, the manager screamed at a cashier right in front of me."),
+    ("toxic_culture", "Huge red flag, he bragged that everyone works weekends and nobody lasts a year."),
+    ("toxic_culture", "They said 'we're a family here' and expect replies to messages at midnight."),
+    ("scam", "It was obviously a scam, they wanted me to buy my own equipment with a cheque they'd send."),
+    ("scam", "Felt like a scam from the first message, interview only over Telegram and they asked for my bank details."),
+    ("scam", "Fake job, they asked me to pay a training fee before starting."),
+]
+
+
+@pytest.mark.parametrize("category, text", TELLING)
+def test_plain_statements_with_judgement_words(real_predictor, category, text):
+    assert category in flags(real_predictor, text)
+
+
+# Their negations, and judgements the writer rejects or turns on themself, are not flags.
+NOT_FLAGS = [
+    ("disrespect", "Nobody was rude; they were just busy and a bit brief."),
+    ("disrespect", "I wouldn't call him rude, just very direct."),
+    ("disrespect", "I was the rude one honestly, I turned up late and flustered."),
+    ("scam", "I thought it was a scam at first, but I checked the company and it's legit; the interview was normal."),
+    ("toxic_culture", "My last job was toxic, so I asked about turnover here and the answer was reassuring."),
+    ("discrimination", "No discrimination that I noticed; they only asked if I had the right to work here."),
+]
+
+
+@pytest.mark.parametrize("category, text", NOT_FLAGS)
+def test_negated_rejected_and_self_applied_judgements(real_predictor, category, text):
+    assert category not in flags(real_predictor, text)
+
+
+REFERENCE_LETTER = Path(__file__).resolve().parents[3] / "shared" / "dev" / "reference_letter.txt"
+REFERENCE_FLAGS = {"disrespect", "discrimination", "bait_and_switch"}
+
+
+def _reference_holds(predictor, text):
+    p = predictor.predict([text])[0]
+    cut = dict(zip(CATEGORIES, predictor.thresholds))
+    margins = {c: p.scores[c] - cut[c] for c in REFERENCE_FLAGS}
+    assert all(m >= 0.10 for m in margins.values()), margins
+    assert p.recommendation.action == "end_interview"
+
+
+def test_reference_case_clears_its_thresholds(real_predictor):
+    _reference_holds(real_predictor, REFERENCE)
+
+
+@pytest.mark.skipif(not REFERENCE_LETTER.exists(), reason="../shared/dev is not beside this checkout")
+def test_reference_letter_at_full_length(real_predictor):
+    letter = REFERENCE_LETTER.read_text(encoding="utf-8")
+    _reference_holds(real_predictor, letter)
+    assert real_predictor.predict([letter])[0].recommendation.stage == "after"
+
+
+# The advice follows the flags (the cases a new user met on the page).
+@pytest.mark.parametrize("text, expected", [
+    ("They asked me to pay for my own background check before starting.", "end_interview"),
+    ("They asked how old I was and said they wanted someone younger.", "end_interview"),
+    ("Friendly interviewers and a clear timeline.", "continue"),
+])
+def test_advice_follows_the_flags(real_predictor, text, expected):
+    assert action(real_predictor, text) == expected
+
+
+@pytest.mark.parametrize("text", ["He was rude to me.", "The hiring manager yelled at me when I asked about the salary"])
+def test_rudeness_is_never_told_to_carry_on(real_predictor, text):
+    p = real_predictor.predict([text])[0]
+    assert "disrespect" in {f.category for f in p.red_flags}
+    assert p.recommendation.action != "continue"
+    assert "disrespect" in p.recommendation.rationale.lower()
