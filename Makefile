@@ -24,7 +24,7 @@ browser: ## install Debian's chromium and chromedriver for the browser test (nee
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; fi
 
-$(MODEL): data/anecdotes.csv redflags/train_config.toml | $(STAMP)
+$(MODEL): data/anecdotes.csv redflags/train_config.toml $(wildcard model/*.py training/*.py) | $(STAMP)
 	$(BIN)/redflags train
 
 model: $(MODEL) ## train the model if there is none (or the corpus or config changed)

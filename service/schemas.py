@@ -22,6 +22,10 @@ class Context(BaseModel):
                                                          "in another role: softens end_interview to "
                                                          "finish_then_withdraw, except under harassment, "
                                                          "discrimination or a scam.")
+    stage: Literal["during", "after"] | None = Field(
+        None, description="Where the candidate is: `during` (the script is what to say now) or `after` (what "
+                          "they could have said, and what to do now). Default: `after` when the text tells of a "
+                          "finished interview in the past tense, else `during`.")
 
 
 class ClassifyRequest(BaseModel):
@@ -52,6 +56,8 @@ class RecommendationOut(BaseModel):
     rationale: str
     script: str
     follow_up: str
+    stage: Literal["during", "after"] = Field(description="The stage the advice was written for.")
+    driver: CategoryId | None = Field(None, description="The category whose flag (or near-flag) drove the action.")
 
 
 class ClassifyResponse(BaseModel):

@@ -24,10 +24,14 @@ def tiny_predictor(tiny_model_path) -> Predictor:
 
 @pytest.fixture(scope="session")
 def real_model_path(tmp_path_factory) -> Path:
-    """The model trained from the real corpus: the artifact `make model` built if it matches the corpus,
-    else one trained here (slow, once per session)."""
+    """The model trained from the real corpus: the artifact `make model` built if it matches the corpus and
+    the training code, else one trained here (slow, once per session)."""
+    from redflags.training.train import training_code_sha256
+
     try:
-        if read_sidecar(DEFAULT_MODEL_PATH).get("corpus_sha256") == sha256_of(DEFAULT_DATA):
+        meta = read_sidecar(DEFAULT_MODEL_PATH)
+        if (meta.get("corpus_sha256") == sha256_of(DEFAULT_DATA)
+                and meta.get("training_code_sha256") == training_code_sha256()):
             load_predictor(DEFAULT_MODEL_PATH)
             return DEFAULT_MODEL_PATH
     except Exception:  # missing, stale or refused: train a fresh one below

@@ -279,6 +279,21 @@ def fit_final(texts: list[str], Y: np.ndarray, params: dict[str, Any], seed: int
     return Pipeline([("features", union), ("clf", clf)]), X
 
 
+def training_code_sha256() -> str:
+    """One digest of the code and config that make a model, so a model built by older code is known stale."""
+    import hashlib
+    from pathlib import Path
+
+    from redflags.config import DEFAULT_TRAIN_CONFIG
+
+    root = Path(__file__).resolve().parents[1]
+    files = sorted([*(root / "model").glob("*.py"), *(root / "training").glob("*.py"), DEFAULT_TRAIN_CONFIG])
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def make_bundle(pipeline: Pipeline, policy: AdvicePolicy, rule: str, thresholds: dict[str, float],
                 corpus_sha256: str = "", extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The persisted object: the fitted pipeline, advice policy, decision settings and metadata."""
@@ -292,6 +307,7 @@ def make_bundle(pipeline: Pipeline, policy: AdvicePolicy, rule: str, thresholds:
             "model_version": f"{__version__}+{corpus_sha256[:8] or 'adhoc'}.{now:%Y%m%d%H%M%S}",
             "trained_at": now.isoformat(timespec="seconds"),
             "corpus_sha256": corpus_sha256,
+            "training_code_sha256": training_code_sha256(),
             "package_version": __version__,
             "sklearn_version": sklearn.__version__,
             "python_version": platform.python_version(),

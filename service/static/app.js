@@ -41,8 +41,9 @@ function show(text, data) {
   card.replaceChildren(
     el("h3", "Recommendation: " + pretty(rec.action)),
     el("p", rec.rationale),
-    el("p", "What you can say: " + rec.script),
-    el("p", "Afterwards: " + rec.follow_up));
+    el("p", (rec.stage === "after" ? "Looking back: " : "What you can say: ") + rec.script),
+    el("p", (rec.stage === "after" ? "What to do now: " : "Afterwards: ") + rec.follow_up),
+    el("p", "Advice written for " + (rec.stage === "after" ? "after the interview." : "during the process."), "help"));
   const list = document.getElementById("flags");
   list.replaceChildren();
   if (!data.red_flags.length) list.append(el("li", "No red flag found."));
@@ -63,6 +64,13 @@ function show(text, data) {
   document.getElementById("result").hidden = false;
 }
 
+function requestContext() {
+  const context = { open_to_other_roles: document.getElementById("open-roles").checked };
+  const stage = document.querySelector('input[name="stage"]:checked');
+  if (stage && stage.value) context.stage = stage.value;
+  return context;
+}
+
 async function submit(event) {
   event.preventDefault();
   const status = document.getElementById("status");
@@ -78,7 +86,7 @@ async function submit(event) {
   try {
     const response = await fetch("/v1/classify", {
       method: "POST", headers,
-      body: JSON.stringify({ text, context: { open_to_other_roles: document.getElementById("open-roles").checked } }),
+      body: JSON.stringify({ text, context: requestContext() }),
     });
     const data = await response.json();
     if (!response.ok) { status.className = "error"; status.textContent = data.detail || "Something went wrong."; return; }

@@ -39,6 +39,21 @@ def test_classify_context_and_evidence_switch(client):
     assert body["red_flags"][0]["evidence"] == []
 
 
+@pytest.mark.parametrize("stage", ["during", "after"])
+def test_stage_is_taken_from_the_caller_and_reported(client, stage):
+    body = client.post("/v1/classify", json={"text": RUDE, "context": {"stage": stage}}).get_json()
+    rec = body["recommendation"]
+    assert rec["stage"] == stage and rec["driver"] == "disrespect"
+    assert rec["script"].startswith("What you could have said") == (stage == "after")
+
+
+def test_stage_defaults_to_the_text(client):
+    told = "He mocked my degree and I walked out."          # past tense: after
+    asked = "They are asking me to pay for my laptop right now."  # present moment: during
+    stages = [client.post("/v1/classify", json={"text": t}).get_json()["recommendation"]["stage"] for t in (told, asked)]
+    assert stages == ["after", "during"]
+
+
 def test_threshold_override(client):
     r = client.post("/v1/classify", json={"text": "A friendly panel and clear questions.", "thresholds": {"scam": 0}})
     assert [f["category"] for f in r.get_json()["red_flags"]] == ["scam"]
@@ -64,6 +79,8 @@ def test_threshold_override(client):
     ({"json": {"text": "hi", "colour": "red"}}, 422, "colour"),
     ({"json": {"text": "hi", "context": {"mood": 1}}}, 422, "mood"),
     ({"json": {"text": "hi", "thresholds": {"rudeness": 0.2}}}, 422, "thresholds"),
+    # a stage that is neither during nor after
+    ({"json": {"text": "hi", "context": {"stage": "before"}}}, 422, "stage"),
 ])
 def test_classify_bad_input(client, kwargs, status, fragment):
     assert_problem(client.post("/v1/classify", **kwargs), status, fragment)
