@@ -35,8 +35,9 @@ def read_dataframe(name: str, kind: str, chunksize: int, encoding: str, multilin
 
 
 def scored_partitions(name: str, kind: str, text_column: str, model_path, evidence: bool, scheduler: str | None,
-                      chunksize: int, encoding: str, multiline: bool) -> Iterator[pd.DataFrame]:
-    """Scored partitions in input order, computed on the cluster a few at a time."""
+                      chunksize: int, encoding: str, multiline: bool, jobs: int = 2) -> Iterator[pd.DataFrame]:
+    """Scored partitions in input order, computed on the cluster a few at a time. Without a scheduler,
+    a local cluster of `jobs` single-threaded worker processes does the work."""
     from dask.distributed import Client, LocalCluster
 
     if name == "-":
@@ -48,7 +49,7 @@ def scored_partitions(name: str, kind: str, text_column: str, model_path, eviden
         if scheduler:
             client = Client(scheduler)
         else:
-            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
             client = Client(cluster)
         predictor = client.scatter(load_predictor(model_path), broadcast=True)
         ddf = read_dataframe(name, kind, chunksize, encoding, multiline)

@@ -314,7 +314,7 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
         from redflags.batch.dask_engine import scored_partitions
 
         chunks = scored_partitions(input, kind, text_column, model_path, evidence, scheduler, chunksize,
-                                   encoding, multiline)
+                                   encoding, multiline, jobs)
     elif engine == "local":
         raw_chunks = iter_chunks(input, kind, chunksize, encoding)
         chunks = _scored_chunks(_checked(raw_chunks, input, text_column, evidence, id_column), str(model_path),

@@ -145,6 +145,11 @@ class AdvicePolicy:
         return self.kind == "ordinal" and self.text_coef is not None
 
     def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError if the policy could fail mid-request (also run on a policy read from disk,
+        since unpickling skips __post_init__)."""
         if self.kind not in POLICY_KINDS:
             raise ValueError(f"unknown advice policy kind {self.kind!r}; expected one of {POLICY_KINDS}")
         if self.kind == "ordinal":

@@ -108,8 +108,16 @@ class Combiner:
     # letter is not diluted by the rest. None: no override.
     override: np.ndarray | None = None
 
-    def __call__(self, whole: np.ndarray, best: np.ndarray, n_sentences: np.ndarray) -> np.ndarray:
-        return apply_override(self._combine(whole, best, n_sentences), best, self.override)
+    @property
+    def uses_sentences(self) -> bool:
+        """Whether the sentence scores matter at all (if not, texts are scored whole only)."""
+        return self.rule != "whole" or self.override is not None
+
+    def __call__(self, whole: np.ndarray, best: np.ndarray, n_sentences: np.ndarray,
+                 split: np.ndarray | None = None) -> np.ndarray:
+        """`split` marks the texts that were scored sentence by sentence (None: all of them); only
+        those can be decided by one sentence, the population the override was tuned on."""
+        return apply_override(self._combine(whole, best, n_sentences), best, self.override, split)
 
     def _combine(self, whole: np.ndarray, best: np.ndarray, n_sentences: np.ndarray) -> np.ndarray:
         if self.rule == "whole":
@@ -127,11 +135,16 @@ class Combiner:
         raise ValueError(f"unknown combination rule {self.rule!r}")
 
 
-def apply_override(combined: np.ndarray, best: np.ndarray, override: np.ndarray | None) -> np.ndarray:
-    """Where a sentence's own probability reaches the category's override level, it decides."""
+def apply_override(combined: np.ndarray, best: np.ndarray, override: np.ndarray | None,
+                   split: np.ndarray | None = None) -> np.ndarray:
+    """Where a sentence's own probability reaches the category's override level, it decides (only in
+    texts that were split into sentences, when `split` says which)."""
     if override is None:
         return combined
-    return np.where(best >= override, np.maximum(combined, best), combined)
+    hit = best >= override
+    if split is not None:
+        hit &= np.asarray(split, dtype=bool)[:, None]
+    return np.where(hit, np.maximum(combined, best), combined)
 
 
 def combine(whole: np.ndarray, sentence_max: np.ndarray, rule: str) -> np.ndarray:
@@ -163,13 +176,17 @@ class _CharWbCounter:
     (proved against the pipeline in tests/code/test_predict_core.py).
     """
 
-    _MAX_CACHE = 200_000
+    # Bounded by what it holds, not by entries: a crafted 20,000-character "word" would otherwise
+    # pin tens of thousands of n-gram indices per entry. Long words are counted, never cached.
+    MAX_CACHED_WORD = 64          # characters
+    MAX_CACHED_GRAMS = 1_000_000  # n-gram indices held across all entries (tens of MB at most)
 
     def __init__(self, vec) -> None:
         self.preprocess = vec.build_preprocessor()
         self.vocab = vec.vocabulary_
         self.min_n, self.max_n = vec.ngram_range
         self.cache: dict[str, tuple[int, ...]] = {}
+        self.cached_grams = 0
 
     def _word(self, word: str) -> tuple[int, ...]:
         w = " " + word + " "
@@ -192,14 +209,18 @@ class _CharWbCounter:
 
     def __call__(self, doc: str) -> dict[int, int]:
         cache = self.cache
-        if len(cache) > self._MAX_CACHE:
-            cache.clear()
         found: list[int] = []
         extend = found.extend
         for word in self.preprocess(doc).split():
             grams = cache.get(word)
             if grams is None:
-                grams = cache[word] = self._word(word)
+                grams = self._word(word)
+                if len(word) <= self.MAX_CACHED_WORD:
+                    if self.cached_grams + len(grams) > self.MAX_CACHED_GRAMS:
+                        cache.clear()
+                        self.cached_grams = 0
+                    cache[word] = grams
+                    self.cached_grams += len(grams)
             extend(grams)
         return Counter(found)
 
@@ -305,6 +326,11 @@ class Scored:
     probs: np.ndarray | None = None             # combined, set by Predictor.score
 
     @property
+    def split(self) -> np.ndarray:
+        """Which texts were scored sentence by sentence."""
+        return np.array([p is not None for p in self.per_sentence], dtype=bool)
+
+    @property
     def n_sentences(self) -> np.ndarray:
         return np.array([max(1, len(s)) for s in self.spans], dtype=float)
 
@@ -313,13 +339,15 @@ UNIT_MIN_WORDS = 40   # shorter texts are not split: their best sentence is the 
 _TEXT_GROUP = 512     # texts encoded together, which bounds the memory of a large batch
 
 
-def score_texts(scorer: LinearTextScorer, texts: Sequence[str]) -> Scored:
+def score_texts(scorer: LinearTextScorer, texts: Sequence[str], sentences: bool = True) -> Scored:
     """Score each text whole and, when it is long enough to dilute a flag, sentence by sentence.
 
     Short texts (under UNIT_MIN_WORDS words) are scored whole only: a survey answer of a few
-    sentences is not diluted, and skipping its sentences halves the work of a batch.
+    sentences is not diluted, and skipping its sentences halves the work of a batch. With
+    `sentences=False` (a model whose combination ignores sentences) no text is split.
     """
-    parts = [_score_group(scorer, texts[lo:lo + _TEXT_GROUP]) for lo in range(0, len(texts), _TEXT_GROUP)]
+    parts = [_score_group(scorer, texts[lo:lo + _TEXT_GROUP], sentences)
+             for lo in range(0, len(texts), _TEXT_GROUP)]
     if not parts:
         empty = np.zeros((0, scorer.coef.shape[1]))
         return Scored(empty, empty, [], [], (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)))
@@ -337,12 +365,12 @@ def score_texts(scorer: LinearTextScorer, texts: Sequence[str]) -> Scored:
                   (np.concatenate(ptrs), np.concatenate(idx), np.concatenate(data)))
 
 
-def _score_group(scorer: LinearTextScorer, texts: Sequence[str]) -> Scored:
+def _score_group(scorer: LinearTextScorer, texts: Sequence[str], sentences: bool = True) -> Scored:
     docs: list[str] = []
     owners: list[tuple[int, int]] = []
     spans: list[list[tuple[int, int]]] = []
     for text in texts:
-        text_spans = sentence_spans(text)
+        text_spans = sentence_spans(text) if sentences else []
         first = len(docs)
         docs.append(text)
         if len(text_spans) > 1 and len(text.split()) >= UNIT_MIN_WORDS:
@@ -372,6 +400,7 @@ class Predictor:
         self.policy: AdvicePolicy = bundle["policy"]
         if not isinstance(self.policy, AdvicePolicy):
             raise ValueError(f"the bundle's advice policy is a {type(self.policy).__name__}, not an AdvicePolicy")
+        self.policy.validate()
         self.combine_rule: str = bundle["combine"]
         params = bundle.get("combiner") or {}
         self.combiner = Combiner(self.combine_rule, params.get("coef"), params.get("intercept"),
@@ -387,8 +416,8 @@ class Predictor:
     # -- scoring -------------------------------------------------------------------------------
     def score(self, texts: Sequence[str]) -> "Scored":
         """Combined category probabilities (n x 9), with what evidence needs."""
-        scored = score_texts(self.scorer, texts)
-        scored.probs = self.combiner(scored.whole, scored.best_sentence, scored.n_sentences)
+        scored = score_texts(self.scorer, texts, self.combiner.uses_sentences)
+        scored.probs = self.combiner(scored.whole, scored.best_sentence, scored.n_sentences, scored.split)
         return scored
 
     def text_severity(self, scored: "Scored") -> np.ndarray | None:

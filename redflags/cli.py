@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output file, or - for standard output")
     p.add_argument("--text-column", required=True)
     p.add_argument("--id-column", default=None)
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (local engine)")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes: of the local engine, or of the local Dask cluster (example: --jobs 2)")
     p.add_argument("--chunksize", type=int, default=5000, help="rows per chunk")
     p.add_argument("--evidence", action="store_true", help="add an evidence column (JSON)")
     p.add_argument("--engine", choices=["local", "dask"], default="local")

@@ -46,6 +46,7 @@ class CombineConfig:
     candidates: tuple[str, ...] = ("whole", "max", "blend", "stack")
     override_precision: float = 0.97   # out-of-fold precision a lone sentence needs to decide a category
     override_max_cost: float = 0.005   # macro F1 the override may cost and still be kept
+    sentence_override: bool = True     # try the override at all (off: texts may be scored whole only)
 
 
 @dataclass(frozen=True)

@@ -139,16 +139,19 @@ def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConf
     return SearchResult(params, best["mean_average_precision"], table), pipes, matrices
 
 
-def out_of_fold_scores(texts: list[str], fold_list, pipes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Out-of-fold whole-text and best-sentence probabilities, and each text's number of sentences."""
+def out_of_fold_scores(texts: list[str], fold_list, pipes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Out-of-fold whole-text and best-sentence probabilities, each text's number of sentences, and
+    whether it was scored sentence by sentence."""
     n = len(texts)
     whole = np.zeros((n, len(CATEGORIES)))
     best = np.zeros((n, len(CATEGORIES)))
     n_sentences = np.ones(n)
+    split = np.zeros(n, dtype=bool)
     for (_, val_i), pipe in zip(fold_list, pipes):
         scored = score_texts(LinearTextScorer(pipe), [texts[i] for i in val_i])
         whole[val_i], best[val_i], n_sentences[val_i] = scored.whole, scored.best_sentence, scored.n_sentences
-    return whole, best, n_sentences
+        split[val_i] = scored.split
+    return whole, best, n_sentences, split
 
 
 def fit_stacker(whole: np.ndarray, best: np.ndarray, n_sentences: np.ndarray, Y: np.ndarray,
@@ -163,23 +166,23 @@ def fit_stacker(whole: np.ndarray, best: np.ndarray, n_sentences: np.ndarray, Y:
     return Combiner("stack", coef, intercept)
 
 
-def sentence_overrides(Y: np.ndarray, best: np.ndarray, n_sentences: np.ndarray,
+def sentence_overrides(Y: np.ndarray, best: np.ndarray, split: np.ndarray,
                        precision: float = 0.9, min_hits: int = 10) -> np.ndarray:
-    """Per category, the lowest best-sentence probability at which, among texts of more than one
-    sentence, the category is right at least `precision` of the time (out-of-fold scores, at least
-    `min_hits` texts); 1.01 (never) where no threshold qualifies."""
+    """Per category, the lowest best-sentence probability at which, among texts scored sentence by
+    sentence (`split`, the population it is applied to), the category is right at least `precision`
+    of the time (out-of-fold scores, at least `min_hits` texts); 1.01 (never) where none qualifies."""
     grid = np.round(np.arange(0.5, 0.991, 0.01), 2)
     out = np.full(Y.shape[1], 1.01)
     for k in range(Y.shape[1]):
         for t in grid:
-            hits = (best[:, k] >= t) & (n_sentences > 1)
+            hits = (best[:, k] >= t) & split
             if hits.sum() >= min_hits and Y[hits, k].mean() >= precision:
                 out[k] = t
                 break
     return out
 
 
-def choose_combination(Y, whole, best, n_sentences, fold_list, config: TrainConfig):
+def choose_combination(Y, whole, best, n_sentences, split, fold_list, config: TrainConfig):
     """Pick the whole/sentence combination with the best out-of-fold macro F1 at its tuned thresholds.
 
     The learned "stack" rule is itself fitted out of fold here, so it is compared fairly.
@@ -203,9 +206,11 @@ def choose_combination(Y, whole, best, n_sentences, fold_list, config: TrainConf
         if choice is None or macro > choice[1] + 1e-9:
             choice = (combiner, macro, th, P)
     combiner, macro, th, P = choice
+    if not config.combine.sentence_override:
+        return combiner, th, rows, P
     # The sentence override, kept unless it costs more macro F1 than the config allows.
-    override = sentence_overrides(Y, best, n_sentences, precision=config.combine.override_precision)
-    P_over = apply_override(P, best, override)  # P: the out-of-fold combined probabilities
+    override = sentence_overrides(Y, best, split, precision=config.combine.override_precision)
+    P_over = apply_override(P, best, override, split)  # P: the out-of-fold combined probabilities
     th_over = tune_thresholds(Y, P_over, config.thresholds.recall_floor, config.thresholds.floor_categories,
                               config.thresholds.min_threshold, config.thresholds.max_threshold)
     macro_over = float(f1_score(Y, apply_thresholds(P_over, th_over), average="macro", zero_division=0))
@@ -325,8 +330,9 @@ def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: Train
     started = time.perf_counter()
     fold_list = folds(Y, rec, config.cv_folds, config.seed)
     search, pipes, matrices = cross_validate(texts, Y, fold_list, config)
-    whole, best, n_sentences = out_of_fold_scores(texts, fold_list, pipes)
-    combiner, thresholds, combine_rows, P_oof = choose_combination(Y, whole, best, n_sentences, fold_list, config)
+    whole, best, n_sentences, split = out_of_fold_scores(texts, fold_list, pipes)
+    combiner, thresholds, combine_rows, P_oof = choose_combination(Y, whole, best, n_sentences, split, fold_list,
+                                                                   config)
     rule = combiner.rule
     override_kept = combiner.override is not None
     policy, policy_rows, _ = choose_policy(P_oof, thresholds, rec, Y, fold_list, matrices)

@@ -2,6 +2,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from redflags.model.artifact import ArtifactError, load_predictor, save_bundle, sidecar_path
@@ -84,3 +85,18 @@ def test_saved_files_follow_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "model.joblib").stat().st_mode) == 0o644
+
+
+def test_a_broken_advice_policy_is_refused_at_load_not_mid_request(tmp_path):
+    """Unpickling skips the policy's own checks; loading must run them, so no request meets a bad policy."""
+    from redflags.model.policy import AdvicePolicy, OrdinalModel
+
+    bundle = tiny_bundle()
+    policy = AdvicePolicy(0.0, "severity")
+    object.__setattr__(policy, "kind", "ordinal")   # what a hand-edited or older pickle could hold
+    object.__setattr__(policy, "ordinal", OrdinalModel(-np.ones(19), np.array([0.0, 1.0])))
+    bundle["policy"] = policy
+    path = tmp_path / "model.joblib"
+    save_bundle(bundle, path)
+    with pytest.raises(ArtifactError, match="non-negative"):
+        load_predictor(path)

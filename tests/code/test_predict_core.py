@@ -118,3 +118,22 @@ def test_stack_combiner_vectorised_equals_per_category_features():
         np.testing.assert_allclose(got[:, k], _sigmoid(stack_features(whole, best, n, k) @ coef[k] + intercept[k]))
 
 
+
+
+def test_char_ngram_cache_is_bounded_by_what_it_holds(tiny_predictor):
+    from redflags.model.predict import _CharWbCounter
+
+    counter = next(c for c, *_ in tiny_predictor.scorer.parts if isinstance(c, _CharWbCounter))
+    counter.cache.clear()
+    counter.cached_grams = 0
+    huge = "ab" * 10_000   # one 20,000-character "word"
+    expected = tiny_predictor.pipeline.predict_proba([huge])
+    np.testing.assert_allclose(tiny_predictor.scorer.probabilities([huge]), expected, rtol=1e-10)
+    assert huge not in counter.cache and counter.cached_grams == 0
+    counter.MAX_CACHED_GRAMS = 1_000   # a small budget on this instance, so it must be cleared many times
+    rng = np.random.default_rng(0)
+    for _ in range(300):   # many distinct words of the longest cached length
+        counter("".join(rng.choice(list("abcdefghij"), size=counter.MAX_CACHED_WORD)))
+        assert counter.cached_grams <= counter.MAX_CACHED_GRAMS
+    assert counter.cached_grams == sum(len(g) for g in counter.cache.values())
+    del counter.MAX_CACHED_GRAMS

@@ -60,6 +60,25 @@ def test_sentence_override_threshold_keeps_precision():
     best = rng.random((n, len(CATEGORIES))) * 0.6          # nothing confident ...
     best[:100, 0] = 0.95                                    # ... except true positives of category 0
     best[100:105, 0] = 0.97                                 # and a few confident mistakes
-    over = sentence_overrides(Y, best, np.full(n, 5.0), precision=0.9)
+    over = sentence_overrides(Y, best, np.ones(n, dtype=bool), precision=0.9)
     assert 0.5 <= over[0] <= 0.95
     assert np.all(over[1:] == 1.01)
+
+
+def test_sentence_override_is_tuned_and_applied_on_split_texts_only():
+    """Unsplit texts' "best sentence" is the text itself; the override must not count or touch them."""
+    from redflags.model.predict import apply_override
+    from redflags.training.train import sentence_overrides
+
+    n = 200
+    Y = np.zeros((n, len(CATEGORIES)), dtype=int)
+    best = np.full((n, len(CATEGORIES)), 0.1)
+    split = np.arange(n) < 100
+    Y[:50, 0] = 1
+    best[:50, 0] = 0.9          # split texts: a confident sentence is always right
+    best[100:, 0] = 0.9         # unsplit texts: just as confident, always wrong
+    over = sentence_overrides(Y, best, split, precision=0.9)
+    assert over[0] <= 0.9        # qualifies on its own population; counting the unsplit would sink it
+    combined = np.full((n, len(CATEGORIES)), 0.2)
+    applied = apply_override(combined, best, over, split)
+    assert np.all(applied[:50, 0] == 0.9) and np.all(applied[100:, 0] == 0.2)

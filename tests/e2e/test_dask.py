@@ -35,3 +35,22 @@ def test_dask_reads_parquet(tmp_path, tiny_model_path):
     score_file(str(src), str(out), text_column="answer", model_path=tiny_model_path, engine="dask", quiet=True)
     got = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert len(got) == 100 and got["red_flags"].iloc[0] == "disrespect"
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_dask_local_cluster_has_as_many_workers_as_jobs(tmp_path, tiny_model_path, monkeypatch, jobs):
+    import dask.distributed
+
+    real, seen = dask.distributed.LocalCluster, []
+
+    def recording(*args, **kwargs):
+        cluster = real(*args, **kwargs)
+        seen.append(len(cluster.workers))
+        return cluster
+
+    monkeypatch.setattr(dask.distributed, "LocalCluster", recording)
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"answer": ["Fine interview."] * 20}).to_csv(src, index=False)
+    score_file(str(src), str(tmp_path / "out.csv"), text_column="answer", model_path=tiny_model_path,
+               engine="dask", jobs=jobs, quiet=True)
+    assert seen == [jobs]
