@@ -75,6 +75,22 @@ def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str, evi
     return out
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as a formula (starting with = + - @ tab or CR) get a leading
+    apostrophe, so a scored CSV opened in Excel or Sheets cannot execute what a respondent typed."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            values = out[column]
+            risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
+            if risky.any():
+                out[column] = values.where(~risky, "'" + values.astype(str))
+    return out
+
+
 def read_csv_bytes(raw: bytes, text_column: str, encoding: str = "utf-8", evidence: bool = False) -> pd.DataFrame:
     """Parse an uploaded CSV held in memory (the HTTP endpoint's input)."""
     if not raw.strip():

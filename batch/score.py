@@ -24,7 +24,7 @@ import multiprocessing as mp
 
 import pandas as pd
 
-from redflags.batch.frame import FrameError, check_columns, output_columns, score_frame
+from redflags.batch.frame import FrameError, check_columns, escape_formulas, output_columns, score_frame
 from redflags.model.artifact import ArtifactError, load_predictor, verify_artifact
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
 
@@ -164,8 +164,8 @@ def read_header(name: str, kind: str, encoding: str) -> list[str]:
 class AtomicOutput:
     """Write to a temp file beside the target; `commit` renames it into place, `discard` removes it."""
 
-    def __init__(self, name: str, kind: str, columns: list[str]) -> None:
-        self.name, self.kind, self.columns = name, kind, columns
+    def __init__(self, name: str, kind: str, columns: list[str], escape: bool = True) -> None:
+        self.name, self.kind, self.columns, self.escape = name, kind, columns, escape
         self.first = True
         self._writer = None
         if name == "-":
@@ -196,6 +196,8 @@ class AtomicOutput:
                 self._writer = pq.ParquetWriter(self.tmp, table.schema)
             self._writer.write_table(table.cast(self._writer.schema))
         else:
+            if self.escape:
+                frame = escape_formulas(frame)
             frame.to_csv(self.fh, sep="\t" if self.kind == "tsv" else ",", index=False, header=self.first,
                          float_format="%.4f")
         self.first = False
@@ -281,8 +283,10 @@ def _progress(enabled: bool):
 def score_file(input: str, output: str, text_column: str, id_column: str | None = None,
                model_path: str | os.PathLike = "", jobs: int = 1, chunksize: int = 5000, evidence: bool = False,
                engine: str = "local", scheduler: str | None = None, quiet: bool = False,
-               encoding: str = "utf-8") -> Summary:
-    """Score INPUT into OUTPUT. Raises BatchError, before any work where it can, with what is wrong."""
+               encoding: str = "utf-8", keep_formulas: bool = False) -> Summary:
+    """Score INPUT into OUTPUT. Raises BatchError, before any work where it can, with what is wrong.
+
+    CSV/TSV output escapes cells that a spreadsheet would run as formulas unless `keep_formulas`."""
     started = time.perf_counter()
     if chunksize < 1:
         raise BatchError("--chunksize must be at least 1")
@@ -331,7 +335,7 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
                 if sink is None:
                     cols = output_columns([c for c in scored.columns if c not in output_columns([], evidence)],
                                           evidence)
-                    sink = AtomicOutput(output, out_kind, cols)
+                    sink = AtomicOutput(output, out_kind, cols, escape=not keep_formulas)
                 sink.write(scored)
                 summary.add(scored)
                 if bar is not None:

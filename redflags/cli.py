@@ -76,7 +76,8 @@ def _score(args: argparse.Namespace) -> int:
         score_file(args.input, args.output, text_column=args.text_column, id_column=args.id_column,
                    model_path=args.model or Settings.from_env().model_path, jobs=args.jobs,
                    chunksize=args.chunksize, evidence=args.evidence,
-                   engine=args.engine, scheduler=args.scheduler, quiet=args.quiet, encoding=args.encoding)
+                   engine=args.engine, scheduler=args.scheduler, quiet=args.quiet, encoding=args.encoding,
+                   keep_formulas=args.keep_formulas)
     except BatchError as exc:
         print(f"redflags score: {exc}", file=sys.stderr)
         return 2
@@ -143,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, help="address of a Dask scheduler to join (dask engine)")
     p.add_argument("--encoding", default="utf-8", help="input text encoding (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--keep-formulas", action="store_true",
+                   help="write cells starting with = + - @ unescaped (by default they get a leading ' so a "
+                        "spreadsheet does not run them as formulas)")
     p.add_argument("--model", default=None, help="model artifact (default: REDFLAGS_MODEL_PATH or the trained one)")
     p.set_defaults(func=_score)
 

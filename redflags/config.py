@@ -136,6 +136,7 @@ class Settings:
     max_batch_items: int = 1000     # may be lowered, not raised: the API contract says up to 1,000
     max_csv_rows: int = 10_000      # rows per /v1/score-csv request; larger files: `redflags score`
     log_level: str = "info"
+    trusted_proxies: int = 0        # reverse proxies in front that set X-Forwarded-For (0: none, trust no header)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -152,4 +153,5 @@ class Settings:
             max_batch_items=_env_int(env, "REDFLAGS_MAX_BATCH_ITEMS", cls.max_batch_items, 1, 1000),
             max_csv_rows=_env_int(env, "REDFLAGS_MAX_CSV_ROWS", cls.max_csv_rows, 1, 1_000_000),
             log_level=env.get("REDFLAGS_LOG_LEVEL") or cls.log_level,
+            trusted_proxies=_env_int(env, "REDFLAGS_TRUSTED_PROXIES", cls.trusted_proxies, 0, 10),
         )

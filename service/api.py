@@ -8,7 +8,7 @@ import time
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
 
-from redflags.batch.frame import FrameError, output_columns, read_csv_bytes, score_frame
+from redflags.batch.frame import FrameError, escape_formulas, output_columns, read_csv_bytes, score_frame
 from redflags.model.predict import Predictor
 from redflags.model.taxonomy import CATEGORY_LIST, RECOMMENDATION_MEANING
 from redflags.service.problems import ApiProblem, validation_errors
@@ -22,7 +22,7 @@ def predictor() -> Predictor:
     """The model loaded in the factory; 503 while there is none (missing or refused artifact)."""
     model = current_app.extensions["redflags"]["predictor"]
     if model is None:
-        raise ApiProblem(503, "The model is not loaded: " + current_app.extensions["redflags"]["load_error"])
+        raise ApiProblem(503, "No verified model is loaded; the server log says why.")
     return model
 
 
@@ -53,11 +53,8 @@ def classify():
     model = predictor()
     _record(1, len(req.text))
     context = req.context.model_dump() if req.context else None
-    try:
-        prediction = model.predict([req.text], context=context, evidence=req.evidence,
-                                   thresholds=req.thresholds)[0]
-    except ValueError as exc:
-        raise ApiProblem(422, str(exc)) from None
+    # The schema has validated everything predict() checks: a ValueError here is a bug, answered 500.
+    prediction = model.predict([req.text], context=context, evidence=req.evidence, thresholds=req.thresholds)[0]
     return prediction.to_dict()
 
 
@@ -117,6 +114,8 @@ def score_csv():
                               "Score larger files with `redflags score`.")
     _record(len(frame), int(frame[text_column].astype(str).str.len().sum()))
     scored = score_frame(model, frame, text_column, evidence=evidence)
+    if request.args.get("keep_formulas") != "true":
+        scored = escape_formulas(scored)
     buffer = io.StringIO()
     scored.to_csv(buffer, index=False, columns=output_columns(frame.columns, evidence=evidence))
     return Response(buffer.getvalue(), mimetype="text/csv",

@@ -1,6 +1,7 @@
 """Flask application factory: settings, the model (loaded once per worker), the API, the web page."""
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 from pathlib import Path
@@ -8,6 +9,7 @@ from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_limiter import Limiter
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from redflags.config import MAX_TEXT_CHARS, Settings
 from redflags.model.artifact import ArtifactError, load_predictor
@@ -33,11 +35,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         MAX_BATCH_ITEMS=settings.max_batch_items,
         MAX_CSV_ROWS=settings.max_csv_rows,
+        TRUSTED_PROXIES=settings.trusted_proxies,
         PREDICTOR=None,
     )
     if test_config:
         app.config.update(test_config)
     _init_logging(settings.log_level)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind N reverse proxies the client is the Nth address from the right of X-Forwarded-For;
+        # without this every client would share the proxy's address (and its rate limit).
+        n = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     _attach_model(app)
     problems.init_app(app)
     api.init_request_logging(app)
@@ -106,7 +114,9 @@ def _client_key() -> str:
     """Rate-limit per configured API key, else per client address: an unknown or made-up key is
     counted against the address, so inventing keys does not escape the limit."""
     given = _presented_key()
-    return f"key:{given}" if _valid_key(given) else f"addr:{request.remote_addr}"
+    if _valid_key(given):  # the limiter's storage sees a digest, never the key itself
+        return "key:" + hashlib.sha256(given.encode()).hexdigest()[:32]
+    return f"addr:{request.remote_addr}"
 
 
 def _init_limiter(app: Flask) -> None:
@@ -125,8 +135,8 @@ def _register_site(app: Flask) -> None:
     @app.get("/readyz")
     def readyz():
         state = app.extensions["redflags"]
-        if state["predictor"] is None:
-            return jsonify(status="not ready", detail=state["load_error"]), 503
+        if state["predictor"] is None:  # the reason (with file paths) is in the server log, not shown here
+            return jsonify(status="not ready", detail="No verified model is loaded; the server log says why."), 503
         return {"status": "ready", "model_version": state["predictor"].version}
 
     @app.get("/openapi.json")

@@ -51,7 +51,11 @@ def build_openapi(auth: bool) -> dict[str, Any]:
                        "columns. At most REDFLAGS_MAX_CSV_ROWS rows (413 beyond).", "operationId": "scoreCsv", **v1,
             "parameters": [
                 {"name": "text_column", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1}},
-                {"name": "evidence", "in": "query", "required": False, "schema": {"type": "string", "enum": ["true", "false"]}}],
+                {"name": "evidence", "in": "query", "required": False, "schema": {"type": "string", "enum": ["true", "false"]}},
+                {"name": "keep_formulas", "in": "query", "required": False,
+                 "description": "true: write cells starting with = + - @ as they are (by default they get a "
+                                "leading ' so a spreadsheet does not run them)",
+                 "schema": {"type": "string", "enum": ["true", "false"]}}],
             "requestBody": {"required": True, "content": {
                 "text/csv": {"schema": {"type": "string"}},
                 "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {

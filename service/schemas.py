@@ -38,9 +38,11 @@ class ClassifyRequest(BaseModel):
 
 
 class EvidenceOut(BaseModel):
+    """A span of the submitted text. Offsets count Unicode code points (as Python's str does), not
+    UTF-16 units: in JavaScript slice `Array.from(text)`, not `text` itself."""
     text: str
-    start: int = Field(ge=0)
-    end: int = Field(ge=0)
+    start: int = Field(ge=0, description="Offset of the first code point, counted in Unicode code points.")
+    end: int = Field(ge=0, description="Offset just past the last code point, counted in Unicode code points.")
 
 
 class RedFlagOut(BaseModel):

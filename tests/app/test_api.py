@@ -180,3 +180,12 @@ def test_score_csv_row_limit_and_evidence_clash(app, client):
     assert_problem(r, 413, "at most 2")
     r = client.post("/v1/score-csv?text_column=t&evidence=true", data="t,evidence\na,x\n", content_type="text/csv")
     assert_problem(r, 422, "already has column")
+
+
+def test_score_csv_endpoint_escapes_formulas(client):
+    body = 'answer\n"=cmd|\' /C calc\'!A0"\n'
+    r = client.post("/v1/score-csv?text_column=answer", data=body, content_type="text/csv")
+    assert r.status_code == 200
+    assert "\n'=cmd" in r.get_data(as_text=True)
+    raw = client.post("/v1/score-csv?text_column=answer&keep_formulas=true", data=body, content_type="text/csv")
+    assert "\n=cmd" in raw.get_data(as_text=True)

@@ -67,9 +67,11 @@ def test_tampered_model_is_refused_and_never_ready(tmp_path, tiny_model_path, ca
     assert "digest mismatch" in caplog.text
     client = app.test_client()
     r = client.get("/readyz")
-    assert r.status_code == 503 and "digest mismatch" in r.get_json()["detail"]
+    assert r.status_code == 503 and "no verified model" in r.get_json()["detail"].lower()
+    assert str(tmp_path) not in r.get_data(as_text=True)   # no server paths to anonymous callers
     r = client.post("/v1/classify", json={"text": "He mocked me."})
     assert r.status_code == 503 and r.mimetype == "application/problem+json"
+    assert str(tmp_path) not in r.get_data(as_text=True)
 
 
 def test_no_anecdote_text_in_logs(client, caplog):
@@ -86,3 +88,22 @@ def test_no_anecdote_text_in_logs(client, caplog):
 def test_validation_errors_do_not_echo_the_text(client):
     r = client.post("/v1/classify", json={"text": MARKER * 3000})
     assert r.status_code == 422 and MARKER not in r.get_data(as_text=True)
+
+
+def test_limiter_storage_never_holds_a_raw_key(tiny_predictor):
+    app = create_app({"PREDICTOR": tiny_predictor, "RATE_LIMIT": "5 per minute", "API_KEYS": ["s3cret-key"]})
+    client = app.test_client()
+    assert client.get("/v1/labels", headers={"X-API-Key": "s3cret-key"}).status_code == 200
+    storage = app.extensions["limiter"]  # flask-limiter keeps its instances in a set
+    stored = " ".join(str(k) for limiter in storage for k in limiter.storage.storage)
+    assert stored and "s3cret-key" not in stored
+
+
+@pytest.mark.parametrize("trusted, separate", [(0, False), (1, True)])
+def test_forwarded_clients_get_their_own_limit_only_behind_trusted_proxies(tiny_predictor, trusted, separate):
+    app = create_app({"PREDICTOR": tiny_predictor, "RATE_LIMIT": "2 per minute", "TRUSTED_PROXIES": trusted})
+    client = app.test_client()
+    first = [client.get("/v1/labels", headers={"X-Forwarded-For": "203.0.113.7"}).status_code for _ in range(2)]
+    other = client.get("/v1/labels", headers={"X-Forwarded-For": "198.51.100.9"}).status_code
+    assert first == [200, 200]
+    assert other == (200 if separate else 429)

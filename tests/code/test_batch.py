@@ -188,3 +188,15 @@ def test_multiline_detection_across_read_blocks(tmp_path):
     multi = tmp_path / "multi.csv"
     multi.write_text('id,answer\n1,"line one\nline two"\n')
     assert precheck_text(str(multi), "utf-8") is True
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_spreadsheet_formulas_are_escaped_unless_kept(tmp_path, tiny_model_path, keep):
+    risky = ['=HYPERLINK("http://x.example","click")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd"]
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"answer": ["He mocked my degree."] * len(risky), "note": risky}).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    score_file(str(src), str(out), text_column="answer", model_path=tiny_model_path, quiet=True, keep_formulas=keep)
+    got = pd.read_csv(out, dtype=str, keep_default_na=False)["note"].tolist()
+    assert got == (risky if keep else ["'" + r for r in risky])
+
