@@ -1,7 +1,7 @@
 """What each costly part buys: quality and ms per text with and without character n-grams and
 sentence scoring, in one run, on the held-out split and on the real-account dev set.
 
-python -m bench.ablation [--dev ../shared/dev/real_dev.csv] [--variants word+char/sentences,word/whole]
+python -m bench.ablation [--dev ../shared/dev/real_dev.csv] [--variants word+char/sentences,word/whole] [--data CSV]
 
 Each variant is trained by the same `train_bundle` as `make train` (only the config differs) on the
 same training split. Speed is measured on the dev set's texts (real length: median about 140 words),
@@ -47,9 +47,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dev", default=str(DEFAULT_DEV))
     ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--data", default=str(DEFAULT_DATA), help="labelled corpus (default: %(default)s)")
     args = ap.parse_args()
     base = TrainConfig.from_toml()
-    corpus = load_anecdotes(DEFAULT_DATA)
+    corpus = load_anecdotes(args.data)
     train_idx, test_idx = split(corpus.Y, corpus.recommendations, base.test_size, base.seed)
     texts = corpus.texts
     train_texts, test_texts = [texts[i] for i in train_idx], [texts[i] for i in test_idx]

@@ -1,10 +1,12 @@
-"""Batch scoring: rows/s and peak memory of `redflags score` (--jobs 1 and 2) against a plain script
-(pandas read_csv, the fitted pipeline's predict_proba, to_csv) on the same generated file, same run.
+"""Batch scoring: rows/s and peak memory of `redflags score` (--jobs 1 and 2) against the ten-line
+script (pandas read_csv, word 1-2-gram TF-IDF + logistic regression trained on the same corpus,
+predict_proba, to_csv; one process) on the same generated file, for three mixes of length, same run.
 
-python -m bench.batch_scoring [--rows 1000000] [--chunksize 5000]
-Peak memory is read from /proc while it runs, summed over the process tree (the scorer and its
-workers): RSS, and PSS, which shares pages between forked workers instead of counting each copy. The file holds survey-length answers (10-80 words) generated from a small
-vocabulary: benchmark input, not training data.
+python -m bench.batch_scoring [--rows 1000000] [--chunksize 5000] [--mixes survey,letters,mixed]
+Mixes: survey answers (10-80 words), letters (150-400 words), and half of each. Peak memory is read
+from /proc while it runs, summed over the process tree (the scorer and its workers): RSS, and PSS,
+which shares pages between forked workers instead of counting each copy. Texts are generated from a
+small vocabulary: benchmark input of real length, not training data.
 """
 from __future__ import annotations
 
@@ -22,8 +24,7 @@ from redflags.config import DEFAULT_MODEL_PATH
 
 PLAIN = r'''
 import sys, joblib, pandas as pd
-from redflags.model.artifact import load_bundle
-pipeline = load_bundle(sys.argv[3])["pipeline"]
+pipeline = joblib.load(sys.argv[3])
 out = None
 for chunk in pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False, chunksize=int(sys.argv[4])):
     proba = pipeline.predict_proba(chunk["answer"].tolist())
@@ -34,13 +35,34 @@ for chunk in pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False, chunksiz
 '''
 
 
-def make_file(path: Path, rows: int) -> None:
+MIXES = {"survey": ((10, 80),), "letters": ((150, 400),), "mixed": ((10, 80), (150, 400))}
+
+
+def make_file(path: Path, rows: int, mix: str = "survey") -> None:
     rng = random.Random(7)
+    lengths = MIXES[mix]
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["respondent", "answer"])
         for i in range(rows):
-            writer.writerow([f"r{i}", synthetic_text(rng, 10, 80)])
+            writer.writerow([f"r{i}", synthetic_text(rng, *lengths[i % len(lengths)])])
+
+
+def ten_line_model(path: Path) -> None:
+    """The ten-line script's model: word 1-2-gram TF-IDF + one-vs-rest logistic regression on the corpus."""
+    import joblib
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import make_pipeline
+
+    from redflags.config import DEFAULT_DATA
+    from redflags.training.data import load_anecdotes
+
+    corpus = load_anecdotes(DEFAULT_DATA)
+    model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
+                          OneVsRestClassifier(LogisticRegression(max_iter=1000)))
+    joblib.dump(model.fit(corpus.texts, corpus.Y), path)
 
 
 def _tree_memory_kb(pid: int) -> tuple[int, int]:
@@ -87,22 +109,29 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--chunksize", type=int, default=5000)
     ap.add_argument("--model", default=str(DEFAULT_MODEL_PATH))
+    ap.add_argument("--mixes", default=",".join(MIXES))
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp())
-    src = work / "answers.csv"
-    make_file(src, args.rows)
+    ten_line_model(work / "ten_line.joblib")
     redflags = str(Path(sys.executable).with_name("redflags"))
     result = {"rows": args.rows, "chunksize": args.chunksize}
-    plain_s, plain_rss, plain_pss = run([sys.executable, "-c", PLAIN, str(src), str(work / "plain.csv"),
-                                         args.model, str(args.chunksize)])
-    result["plain_script"] = {"seconds": round(plain_s, 1), "rows_per_s": round(args.rows / plain_s),
-                              "peak_rss_mb": round(plain_rss), "peak_pss_mb": round(plain_pss)}
-    for jobs in (1, 2):
-        secs, rss, pss = run([redflags, "score", str(src), "-o", str(work / f"out{jobs}.csv"), "--text-column", "answer",
-                        "--jobs", str(jobs), "--chunksize", str(args.chunksize), "--quiet", "--model", args.model])
-        result[f"jobs_{jobs}"] = {"seconds": round(secs, 1), "rows_per_s": round(args.rows / secs),
-                                  "peak_rss_mb": round(rss), "peak_pss_mb": round(pss),
-                                  "speed_vs_plain": round(plain_s / secs, 2)}
+    for mix in args.mixes.split(","):
+        src = work / f"{mix}.csv"
+        make_file(src, args.rows, mix)
+        plain_s, plain_rss, plain_pss = run([sys.executable, "-c", PLAIN, str(src), str(work / "plain.csv"),
+                                             str(work / "ten_line.joblib"), str(args.chunksize)])
+        row = {"ten_line_script": {"seconds": round(plain_s, 1), "rows_per_s": round(args.rows / plain_s),
+                                   "peak_rss_mb": round(plain_rss), "peak_pss_mb": round(plain_pss)}}
+        for jobs in (1, 2):
+            secs, rss, pss = run([redflags, "score", str(src), "-o", str(work / f"out{jobs}.csv"), "--text-column",
+                                  "answer", "--jobs", str(jobs), "--chunksize", str(args.chunksize), "--quiet",
+                                  "--model", args.model])
+            row[f"jobs_{jobs}"] = {"seconds": round(secs, 1), "rows_per_s": round(args.rows / secs),
+                                   "peak_rss_mb": round(rss), "peak_pss_mb": round(pss),
+                                   "speed_vs_ten_line": round(plain_s / secs, 2)}
+        result[mix] = row
+        print(mix, row, flush=True)
+        src.unlink()
     save(f"batch_scoring_{args.rows}", result)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from redflags.model.advice import advise
 from redflags.model.policy import AdvicePolicy
@@ -24,7 +25,7 @@ from redflags.model.stage import resolve_stage
 from redflags.model.taxonomy import BY_ID, CATEGORIES
 
 MAX_EVIDENCE = 3
-_GROUP = 256  # documents scored per block, which bounds the temporary (nnz x categories) array
+_SMALL_NNZ = 2_000  # up to this many non-zeros, X @ W is done in numpy (cheaper than building a sparse matrix)
 
 
 @dataclass
@@ -294,19 +295,15 @@ class LinearTextScorer:
         return indptr, idx, values
 
     def linear(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Rows of X @ weights for the CSR parts, in blocks so memory stays bounded."""
+        """Rows of X @ weights for the CSR parts: scipy's compiled product for a batch; for a handful of
+        non-zeros (one short text, an API call) numpy alone, which skips scipy's set-up cost."""
         n = len(indptr) - 1
+        if len(indices) > _SMALL_NNZ:
+            return np.asarray(sp.csr_matrix((data, indices, indptr), shape=(n, weights.shape[0])) @ weights)
         out = np.zeros((n, weights.shape[1]))
-        for lo in range(0, n, _GROUP):
-            hi = min(n, lo + _GROUP)
-            a, b = indptr[lo], indptr[hi]
-            if a == b:
-                continue
-            contrib = data[a:b, None] * weights[indices[a:b]]
-            cums = np.vstack([np.zeros((1, weights.shape[1])), np.cumsum(contrib, axis=0)])
-            starts = indptr[lo:hi] - a
-            ends = indptr[lo + 1:hi + 1] - a
-            out[lo:hi] = cums[ends] - cums[starts]
+        if len(indices):
+            cums = np.vstack([np.zeros((1, weights.shape[1])), np.cumsum(data[:, None] * weights[indices], axis=0)])
+            out[:] = cums[indptr[1:]] - cums[indptr[:-1]]
         return out
 
     def probabilities(self, docs: Sequence[str]) -> np.ndarray:

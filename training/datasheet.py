@@ -46,15 +46,16 @@ def counts_table(path: Path, corpus=None) -> str:
     return "\n".join(lines)
 
 
-def agreement_table(folder: Path, n_rows: int) -> str:
-    """Kappa between the first labels of the sample and the blind second pass (before adjudication)."""
+ROUNDS_1_TO_5_ROWS = 3729   # the corpus when the first two samples were drawn
+
+
+def _kappa_table(folder: Path) -> tuple[list[str], int, int]:
+    """Kappa between the first labels of a sample and its blind second pass (before adjudication)."""
     first = pd.read_csv(folder / "first_pass.csv", dtype=str, keep_default_na=False).set_index("id")
     second = {r["id"]: r for r in map(json.loads, (folder / "second_pass.jsonl").read_text("utf-8").splitlines())}
-    adjudicated = (folder / "adjudication.jsonl").read_text("utf-8").splitlines()
+    adjudicated = [line for line in (folder / "adjudication.jsonl").read_text("utf-8").splitlines() if line.strip()]
     ids = list(first.index)
-    lines = [f"Blind second pass on a random {len(ids)}-row sample ({len(ids) / n_rows:.0%} of {n_rows} rows, "
-             "drawn in two parts: one from the first 1,853 rows, one from the rows added after).", "",
-             "| label | Cohen's kappa | first pass positives | second pass positives | disagreements |",
+    lines = ["| label | Cohen's kappa | first pass positives | second pass positives | disagreements |",
              "|---|---|---|---|---|"]
     for c in CATEGORIES:
         a = [int(c in parse_labels(first.loc[i, "labels"])) for i in ids]
@@ -64,8 +65,25 @@ def agreement_table(folder: Path, n_rows: int) -> str:
     b = [second[i]["recommendation"] for i in ids]
     agree = sum(x == y for x, y in zip(a, b))
     lines.append(f"| recommendation | {cohen_kappa_score(a, b):.3f} | | | {len(ids) - agree} |")
-    lines += ["", f"Rows with any disagreement: {len(adjudicated)}; each was adjudicated by a third reader and "
-                  f"the decision written into data/anecdotes.csv (data/relabel/adjudication.jsonl has the reasons)."]
+    return lines, len(ids), len(adjudicated)
+
+
+def agreement_table(folder: Path, n_rows: int) -> str:
+    """The agreement tables of every blind re-label: rounds 1-5 (folder itself) and round 6 (folder/round6)."""
+    table, n, adjudicated = _kappa_table(folder)
+    lines = [f"Rounds 1-5: blind second pass on a random {n}-row sample ({n / ROUNDS_1_TO_5_ROWS:.0%} of the "
+             f"{ROUNDS_1_TO_5_ROWS} rows of rounds 1-5, drawn in two parts: one from the first 1,853 rows, one from "
+             "the rows added after).", "", *table, "",
+             f"Rows with any disagreement: {adjudicated}; each was adjudicated by a third reader and the decision "
+             "written into data/anecdotes.csv (data/relabel/adjudication.jsonl has the reasons)."]
+    round6 = folder / "round6"
+    if round6.is_dir():
+        table, n, adjudicated = _kappa_table(round6)
+        new_rows = n_rows - ROUNDS_1_TO_5_ROWS
+        lines += ["", f"Round 6 (the real-voices rows): blind second pass on a random {n}-row sample "
+                      f"({n / max(new_rows, 1):.0%} of the {new_rows} rows added), 10% of each slice.", "", *table, "",
+                  f"Rows with any disagreement: {adjudicated}; each was adjudicated by a third reader and the "
+                  "decision written into data/anecdotes.csv (data/relabel/round6/adjudication.jsonl)."]
     return "\n".join(lines)
 
 

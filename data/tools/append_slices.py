@@ -20,6 +20,7 @@ def main() -> None:
     ap.add_argument("slices", nargs="+")
     ap.add_argument("--csv", default="data/anecdotes.csv")
     ap.add_argument("--seed", type=int, default=20261127)
+    ap.add_argument("--map-out", default=None, help="write {slice-name:line: new id} as JSON here")
     args = ap.parse_args()
     path = Path(args.csv)
     existing = []
@@ -29,10 +30,11 @@ def main() -> None:
     seen = {" ".join(r["text"].lower().split()) for r in existing}
     new, skipped = [], 0
     for name in args.slices:
-        for line in open(name, encoding="utf-8"):
+        for number, line in enumerate(open(name, encoding="utf-8"), 1):
             if not line.strip():
                 continue
             r = json.loads(line)
+            r["_from"] = f"{Path(name).stem}:{number}"
             key = " ".join(r["text"].lower().split())
             if key in seen:
                 skipped += 1
@@ -43,6 +45,9 @@ def main() -> None:
     start = max((int(r["id"][1:]) for r in existing), default=0) + 1
     rows = existing + [{"id": f"a{start + i:05d}", "text": r["text"], "labels": ";".join(r["labels"]),
                         "recommendation": r["recommendation"], "style": r["style"]} for i, r in enumerate(new)]
+    if args.map_out:
+        Path(args.map_out).write_text(json.dumps({r["_from"]: f"a{start + i:05d}" for i, r in enumerate(new)},
+                                                 indent=0), encoding="utf-8")
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS, lineterminator="\n")

@@ -13,6 +13,10 @@ function pretty(id) { return id.replace(/_/g, " "); }
 
 function highlight(container, text, flags) {
   // Merge evidence spans (they may overlap across categories) and wrap them in <mark>.
+  // Offsets count Unicode code points (the API's unit); JavaScript strings index UTF-16 units, so
+  // slice the array of code points, or an emoji before a span would shift every highlight.
+  const points = Array.from(text);
+  const slice = (a, b) => points.slice(a, b).join("");
   const spans = [];
   for (const f of flags) for (const e of f.evidence) spans.push([e.start, e.end, f.category]);
   spans.sort((a, b) => a[0] - b[0]);
@@ -25,13 +29,13 @@ function highlight(container, text, flags) {
   container.replaceChildren();
   let at = 0;
   for (const [start, end, cats] of merged) {
-    container.append(document.createTextNode(text.slice(at, start)));
-    const mark = el("mark", text.slice(start, end));
+    container.append(document.createTextNode(slice(at, start)));
+    const mark = el("mark", slice(start, end));
     mark.title = [...cats].map(pretty).join(", ");
     container.append(mark);
     at = end;
   }
-  container.append(document.createTextNode(text.slice(at)));
+  container.append(document.createTextNode(slice(at)));
 }
 
 function show(text, data) {

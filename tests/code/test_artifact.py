@@ -1,11 +1,15 @@
 """Loading refuses a tampered artifact, a missing sidecar and another scikit-learn, saying what to do."""
 import json
+import os
 import shutil
+import stat
+import threading
 
 import numpy as np
 import pytest
 
-from redflags.model.artifact import ArtifactError, load_predictor, save_bundle, sidecar_path
+from redflags.model.artifact import (CURRENT, KEEP_VERSIONS, ArtifactError, load_bundle, load_predictor, read_sidecar,
+                                     save_bundle, sidecar_path, umask_mode, verify_artifact, versions_dir)
 from tests.tiny import tiny_bundle
 
 
@@ -56,9 +60,123 @@ def test_other_sklearn_version_is_refused(artifact):
 
 
 def test_save_is_atomic_and_leaves_no_temp_files(tmp_path):
+    """The stable names are links into one complete version folder; no temp file is left; old versions go."""
     path = tmp_path / "m" / "model.joblib"
+    bundle = tiny_bundle()
+    for i in range(KEEP_VERSIONS + 2):
+        bundle["metadata"]["note"] = i
+        meta = save_bundle(bundle, path)
+    store = versions_dir(path)
+    assert sorted(p.name for p in path.parent.iterdir()) == [store.name, "model.joblib", "model.joblib.json"]
+    entries = sorted(p.name for p in store.iterdir())
+    assert entries[0] == CURRENT and len(entries) == KEEP_VERSIONS + 1
+    assert all(name.startswith("v") for name in entries[1:]), entries
+    current = store / os.readlink(store / CURRENT)
+    assert current.name == entries[-1]
+    assert sorted(p.name for p in current.iterdir()) == ["model.joblib", "model.joblib.json"]
+    assert path.is_symlink() and sidecar_path(path).is_symlink()
+    assert path.resolve() == current / "model.joblib"
+    assert read_sidecar(path) == meta and meta["note"] == KEEP_VERSIONS + 1
+
+
+def test_a_plain_legacy_pair_is_read_and_replaced_by_the_next_save(artifact):
+    """A model.joblib with a plain sidecar beside it (copied by hand, older releases) loads, and a save over
+    it switches to the linked layout."""
+    load_predictor(artifact)
+    bundle = tiny_bundle()
+    bundle["metadata"]["note"] = "new"
+    save_bundle(bundle, artifact)
+    assert artifact.is_symlink() and sidecar_path(artifact).is_symlink()
+    assert load_bundle(artifact)["metadata"]["note"] == "new"
+
+
+def _two_bundles():
+    first, second = tiny_bundle(), tiny_bundle()
+    first["metadata"]["note"], second["metadata"]["note"] = "first", "second"
+    return first, second
+
+
+def test_a_reader_between_any_two_steps_of_a_save_sees_one_whole_pair(tmp_path, monkeypatch):
+    """Read the model before and after every rename of a save (where a worker reloading could land): each
+    read gets the old pair or the new pair, never a file that does not match its sidecar."""
+    path = tmp_path / "model.joblib"
+    first, second = _two_bundles()
+    save_bundle(first, path)
+    seen, errors = [], []
+
+    def read():
+        try:
+            verify_artifact(path)
+            seen.append(load_bundle(path)["metadata"]["note"])
+        except ArtifactError as exc:
+            errors.append(str(exc))
+
+    real_replace = os.replace
+
+    def replace_and_read(*args, **kwargs):
+        read()
+        real_replace(*args, **kwargs)
+        read()
+
+    monkeypatch.setattr(os, "replace", replace_and_read)
+    save_bundle(second, path)
+    save_bundle(first, path)
+    monkeypatch.undo()
+    assert errors == []
+    assert seen and set(seen) == {"first", "second"}
+    assert seen[-1] == "first"
+
+
+def test_readers_polling_during_repeated_saves_never_see_a_mismatch(tmp_path):
+    path = tmp_path / "model.joblib"
+    bundles = _two_bundles()
+    save_bundle(bundles[0], path)
+    done, errors, reads = threading.Event(), [], [0]
+
+    def poll():
+        while not done.is_set():
+            try:
+                verify_artifact(path)
+                load_bundle(path)
+                reads[0] += 1
+            except ArtifactError as exc:
+                errors.append(str(exc))
+
+    readers = [threading.Thread(target=poll) for _ in range(3)]
+    for t in readers:
+        t.start()
+    try:
+        for i in range(12):
+            save_bundle(bundles[i % 2], path)
+    finally:
+        done.set()
+        for t in readers:
+            t.join(timeout=30)
+    assert errors == [], errors[:3]
+    assert reads[0] > 0
+
+
+def test_save_fsyncs_both_files_and_the_folders(tmp_path, monkeypatch):
+    path = tmp_path / "model.joblib"
+    synced = []
+    real_fsync = os.fsync
+
+    def record(fd):
+        st = os.fstat(fd)
+        synced.append((stat.S_ISDIR(st.st_mode), st.st_ino, st.st_size))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", record)
     save_bundle(tiny_bundle(), path)
-    assert sorted(p.name for p in path.parent.iterdir()) == ["model.joblib", "model.joblib.json"]
+    monkeypatch.undo()
+    files = {(ino, size) for is_dir, ino, size in synced if not is_dir}
+    folders = {ino for is_dir, ino, _ in synced if is_dir}
+    for name in (path, sidecar_path(path)):
+        st = name.stat()
+        assert (st.st_ino, st.st_size) in files, f"{name.name} was not fsynced"
+    assert path.resolve().parent.stat().st_ino in folders, "the version folder was not fsynced"
+    assert versions_dir(path).stat().st_ino in folders, "the pointer's folder was not fsynced after the swap"
+    assert tmp_path.stat().st_ino in folders, "the parent folder was not fsynced after the renames"
 
 
 def test_unpicklable_artifact_is_an_artifact_error(tmp_path):
@@ -76,15 +194,38 @@ def test_unpicklable_artifact_is_an_artifact_error(tmp_path):
 
 
 def test_saved_files_follow_the_umask(tmp_path):
-    import os
-    import stat
-
     old = os.umask(0o022)
     try:
         save_bundle(tiny_bundle(), tmp_path / "model.joblib")
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "model.joblib").stat().st_mode) == 0o644
+    assert stat.S_IMODE(sidecar_path(tmp_path / "model.joblib").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "model.joblib").resolve().parent.stat().st_mode) == 0o755
+
+
+def test_umask_mode_reads_the_umask_without_changing_it(tmp_path, monkeypatch):
+    """os.umask can only be read by setting it, which races with other threads creating files."""
+    real_umask = os.umask
+    old = real_umask(0o027)
+    try:
+        def forbidden(*_):
+            raise AssertionError("os.umask changes the umask of every thread in the process")
+
+        monkeypatch.setattr(os, "umask", forbidden)
+        assert umask_mode() == 0o640
+        save_bundle(tiny_bundle(), tmp_path / "model.joblib")
+        assert stat.S_IMODE((tmp_path / "model.joblib").stat().st_mode) == 0o640
+    finally:
+        monkeypatch.undo()
+        real_umask(old)
+
+
+def test_umask_mode_falls_back_to_0644_where_the_umask_cannot_be_read(monkeypatch):
+    import redflags.model.artifact as artifact_module
+
+    monkeypatch.setattr(artifact_module, "current_umask", lambda: None)
+    assert umask_mode() == 0o644
 
 
 def test_a_broken_advice_policy_is_refused_at_load_not_mid_request(tmp_path):
