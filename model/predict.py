@@ -10,6 +10,8 @@ weights and coefficients, without scikit-learn's per-call validation and sparse-
 """
 from __future__ import annotations
 
+import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -169,6 +171,56 @@ class _AnalyzerCounter:
         return out
 
 
+_WORD_CHAR = re.compile(r"\w")
+
+
+class _WordUnitsCounter:
+    """Counts of a word-n-gram vectorizer for a text and its sentences from one tokenisation.
+
+    Sentences are spans of the text, so their tokens are the text's tokens that lie inside them. That
+    holds exactly when preprocessing a sentence gives the same characters as the matching slice of the
+    preprocessed text and the span is bounded by non-word characters; both are checked per text, and
+    a text that fails either is analysed span by span as scikit-learn would (`tests/code` proves the
+    rows equal the pipeline's).
+    """
+
+    def __init__(self, vec) -> None:
+        self.preprocess = vec.build_preprocessor()
+        self.pattern = re.compile(vec.token_pattern)
+        self.analyze = _AnalyzerCounter(vec.build_analyzer(), vec.vocabulary_)
+        self.vocab = vec.vocabulary_
+        self.max_n = vec.ngram_range[1]
+
+    @staticmethod
+    def supports(vec) -> bool:
+        return (vec.analyzer == "word" and vec.tokenizer is None and vec.preprocessor is None
+                and vec.stop_words is None and vec.ngram_range[0] == 1
+                and re.compile(vec.token_pattern).groups == 0)
+
+    def _bounded(self, text: str, pre: str, start: int, end: int) -> bool:
+        return (self.preprocess(text[start:end]) == pre[start:end]
+                and (start == 0 or not _WORD_CHAR.match(pre[start - 1]))
+                and (end == len(pre) or not _WORD_CHAR.match(pre[end])))
+
+    def counts(self, text: str, spans: Sequence[tuple[int, int]]) -> list[dict[int, int]]:
+        """Counts for the text, then for text[s:e] for each span."""
+        pre = self.preprocess(text)
+        if not spans or len(pre) != len(text) or not all(self._bounded(text, pre, s, e) for s, e in spans):
+            return [self.analyze(text), *(self.analyze(text[s:e]) for s, e in spans)]
+        matches = list(self.pattern.finditer(pre))
+        tokens = [m.group() for m in matches]
+        starts = [m.start() for m in matches]
+        vocab = self.vocab
+        grams = [[vocab.get(" ".join(tokens[i:i + n])) for i in range(len(tokens) - n + 1)]
+                 for n in range(1, self.max_n + 1)]
+        out = [Counter(j for row in grams for j in row if j is not None)]
+        for s, e in spans:
+            a, b = bisect_left(starts, s), bisect_left(starts, e)
+            out.append(Counter(j for n, row in enumerate(grams, 1) for j in row[a:max(a, b - n + 1)]
+                               if j is not None))
+        return out
+
+
 class _CharWbCounter:
     """The same counts as sklearn's char_wb analyzer, with each word's n-gram indices cached.
 
@@ -245,6 +297,10 @@ class LinearTextScorer:
             offset += len(vec.idf_)
         self.n_features = offset
         self._counters = [(counter, off) for counter, _, _, off in self.parts]
+        # one tokenisation per text for whole text and sentences, when the features allow it
+        vectorizers = [vec for _, vec in union.transformer_list]
+        self._word_units = (_WordUnitsCounter(vectorizers[0])
+                            if len(vectorizers) == 1 and _WordUnitsCounter.supports(vectorizers[0]) else None)
         self._offsets = np.array([off for _, _, _, off in self.parts], dtype=np.int64)
         self._idf = np.concatenate([idf for _, idf, _, _ in self.parts])
         flags = {sub for _, _, sub, _ in self.parts}
@@ -266,21 +322,32 @@ class LinearTextScorer:
         Counting is per document in Python; tf, idf and the l2 norm of every (document, vectorizer)
         segment are then computed in a few vectorised numpy calls for the whole batch.
         """
+        return self._rows([[counter(doc) for counter, _ in self._counters] for doc in docs])
+
+    def encode_units(self, texts: Sequence[str], units: Sequence[Sequence[tuple[int, int]]]):
+        """Rows for each text followed by one per span of its `units` (the same as `encode` on those
+        strings), tokenising each text once when the features are word n-grams alone."""
+        if self._word_units is None:
+            return self.encode([d for text, spans in zip(texts, units) for d in (text, *(text[s:e] for s, e in spans))])
+        return self._rows([[counts] for text, spans in zip(texts, units)
+                           for counts in self._word_units.counts(text, spans)])
+
+    def _rows(self, per_doc: list[list[dict[int, int]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         flat_idx: list[int] = []
         flat_cnt: list[int] = []
         seg_ends: list[int] = []
-        for doc in docs:
-            for counter, _ in self._counters:
-                counts = counter(doc)
+        for segments in per_doc:
+            for counts in segments:
                 flat_idx.extend(counts)
                 flat_cnt.extend(counts.values())
                 seg_ends.append(len(flat_idx))
+        n_docs = len(per_doc)
         idx = np.array(flat_idx, dtype=np.int64)
         ends = np.array(seg_ends, dtype=np.int64)
         starts = np.concatenate([[0], ends[:-1]]) if len(ends) else ends
         lengths = ends - starts
         if len(self.parts) > 1:  # each vectorizer's indices start at its offset in the union
-            idx += np.repeat(np.tile(self._offsets, len(docs)), lengths)
+            idx += np.repeat(np.tile(self._offsets, n_docs), lengths)
         tf = np.array(flat_cnt, dtype=float)
         if self._sublinear is None:
             tf = np.where(self._sublinear_mask[idx], np.log(tf) + 1.0, tf) if len(tf) else tf
@@ -363,18 +430,18 @@ def score_texts(scorer: LinearTextScorer, texts: Sequence[str], sentences: bool 
 
 
 def _score_group(scorer: LinearTextScorer, texts: Sequence[str], sentences: bool = True) -> Scored:
-    docs: list[str] = []
     owners: list[tuple[int, int]] = []
     spans: list[list[tuple[int, int]]] = []
+    units: list[list[tuple[int, int]]] = []
+    n_rows = 0
     for text in texts:
         text_spans = sentence_spans(text) if sentences else []
-        first = len(docs)
-        docs.append(text)
-        if len(text_spans) > 1 and len(text.split()) >= UNIT_MIN_WORDS:
-            docs.extend(text[s:e] for s, e in text_spans)
-        owners.append((first, len(docs)))
+        split = len(text_spans) > 1 and len(text.split()) >= UNIT_MIN_WORDS
+        units.append(text_spans if split else [])
+        owners.append((n_rows, n_rows + 1 + len(units[-1])))
+        n_rows = owners[-1][1]
         spans.append(text_spans)
-    indptr, indices, data = scorer.encode(docs)
+    indptr, indices, data = scorer.encode_units(texts, units)
     probs = _sigmoid(scorer.linear(indptr, indices, data, scorer.coef) + scorer.intercept)
     whole_idx = [first for first, _ in owners]
     whole = probs[whole_idx]

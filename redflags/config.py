@@ -26,7 +26,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class GridConfig:
-    features: tuple[str, ...] = ("word", "word+char")
+    features: tuple[str, ...] = ("word",)
     word_ngram_max: tuple[int, ...] = (2,)
     min_df: tuple[int, ...] = (2,)
     C: tuple[float, ...] = (4.0, 16.0)

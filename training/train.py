@@ -18,6 +18,7 @@ import numpy as np
 import sklearn
 from iterstrat.ml_stratifiers import MultilabelStratifiedKFold, MultilabelStratifiedShuffleSplit
 from joblib import Parallel, delayed
+from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import average_precision_score, f1_score, recall_score
 from sklearn.pipeline import Pipeline
@@ -155,14 +156,26 @@ def out_of_fold_scores(texts: list[str], fold_list, pipes) -> tuple[np.ndarray, 
 
 
 def fit_stacker(whole: np.ndarray, best: np.ndarray, n_sentences: np.ndarray, Y: np.ndarray,
-                seed: int) -> Combiner:
-    """Per category, a logistic regression over `stack_features` (whole and best-sentence logits, length)."""
+                seed: int, l2: float = 1.0) -> Combiner:
+    """Per category, a logistic regression over `stack_features` (whole and best-sentence logits, length),
+    with the best-sentence weights (alone and times length) held at or above zero: a more damning
+    sentence can never lower the text's probability. Unconstrained, the fit learned negative weights
+    from a corpus whose long texts dwell on their flag throughout, and so buried a flag told in one
+    sentence of a long real letter. L-BFGS-B with bounds (scikit-learn's solvers take none)."""
+    del seed  # deterministic: no randomness in this fit
     coef = np.zeros((Y.shape[1], 4))
     intercept = np.zeros(Y.shape[1])
+    bounds = [(None, None), (0.0, None), (None, None), (0.0, None), (None, None)]
     for k in range(Y.shape[1]):
-        model = LogisticRegression(C=1.0, max_iter=1000, random_state=seed)
-        model.fit(stack_features(whole, best, n_sentences, k), Y[:, k])
-        coef[k], intercept[k] = model.coef_[0], model.intercept_[0]
+        F, y = stack_features(whole, best, n_sentences, k), Y[:, k].astype(float)
+
+        def loss(w, F=F, y=y):
+            z = F @ w[:4] + w[4]
+            # log(1 + e^z) - y z, stable, plus the same L2 penalty as LogisticRegression(C=1/l2)
+            return (np.logaddexp(0.0, z) - y * z).sum() + 0.5 * l2 * (w[:4] @ w[:4])
+
+        w = minimize(loss, np.array([1.0, 0.1, 0.0, 0.0, 0.0]), method="L-BFGS-B", bounds=bounds).x
+        coef[k], intercept[k] = w[:4], w[4]
     return Combiner("stack", coef, intercept)
 
 

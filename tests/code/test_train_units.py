@@ -82,3 +82,23 @@ def test_sentence_override_is_tuned_and_applied_on_split_texts_only():
     combined = np.full((n, len(CATEGORIES)), 0.2)
     applied = apply_override(combined, best, over, split)
     assert np.all(applied[:50, 0] == 0.9) and np.all(applied[100:, 0] == 0.2)
+
+
+def test_stacker_never_lets_a_worse_sentence_lower_the_probability():
+    """Even on data where the best sentence is anti-correlated with the label, its weight stays >= 0."""
+    from redflags.training.train import fit_stacker
+
+    rng = np.random.default_rng(3)
+    n = 600
+    Y = (rng.random((n, len(CATEGORIES))) < 0.3).astype(int)
+    whole = np.clip(Y * 0.6 + rng.random(Y.shape) * 0.4, 0.01, 0.99)
+    best = np.clip(1.0 - Y * 0.5 - rng.random(Y.shape) * 0.4, 0.01, 0.99)   # misleading on purpose
+    sentences = rng.integers(1, 30, n).astype(float)
+    combiner = fit_stacker(whole, best, sentences, Y, seed=0)
+    assert (combiner.coef[:, 1] >= 0).all() and (combiner.coef[:, 3] >= 0).all()
+    grid = np.linspace(0.01, 0.99, 50)
+    for k in range(len(CATEGORIES)):
+        w = np.full((50, len(CATEGORIES)), 0.3)
+        b = np.tile(grid[:, None], (1, len(CATEGORIES)))
+        out = combiner(w, b, np.full(50, 12.0))[:, k]
+        assert np.all(np.diff(out) >= -1e-12)
