@@ -1,5 +1,6 @@
 """HTTP throughput of /v1/classify under gunicorn (2 workers) against a bare Flask endpoint that
-returns a constant under the same server, same run, same load generator (wrk).
+returns a constant under the same server, same run, same load generator (wrk); with a 30-word
+survey answer and a 100-word account (real length), with and without evidence.
 
 python -m bench.http_throughput [--seconds 20] [--connections 16]
 Needs wrk (Debian package `wrk`; `make bench` installs it).
@@ -18,8 +19,16 @@ from bench.common import save
 from redflags.config import DEFAULT_MODEL_PATH
 from tests.e2e.server import Server
 
-TEXT = ("The recruiter was twenty minutes late, then asked how old my kids were and whether I could start "
-        "tomorrow for less than the posted pay.")
+TEXTS = {
+    "30_words": ("The recruiter was twenty minutes late, then asked how old my kids were and whether I could start "
+                 "tomorrow for less than the posted pay."),
+    "100_words": ("Second round for the operations coordinator job, at their office by the station. I got there ten "
+                  "minutes early and the receptionist was lovely, offered me a coffee and showed me the meeting room. "
+                  "The panel was the ops manager and someone from finance, and the first half was normal questions "
+                  "about scheduling, suppliers and the software they use. Then the manager asked how old my kids "
+                  "were and whether my husband minded me working late, and said the pay would be lower than the "
+                  "ad because it's really more of an admin role. They said they'd let me know by Friday."),
+}
 
 
 def wrk(url: str, seconds: int, connections: int, body: dict | None) -> dict:
@@ -62,16 +71,20 @@ def main() -> None:
     try:
         srv.wait("/readyz")
         bare.wait("/")
-        classify = wrk(srv.url + "/v1/classify", args.seconds, args.connections, {"text": TEXT})
-        no_evidence = wrk(srv.url + "/v1/classify", args.seconds, args.connections, {"text": TEXT, "evidence": False})
-        constant = wrk(bare.url + "/", args.seconds, args.connections, {"text": TEXT})
+        result = {}
+        for name, text in TEXTS.items():
+            classify = wrk(srv.url + "/v1/classify", args.seconds, args.connections, {"text": text})
+            no_evidence = wrk(srv.url + "/v1/classify", args.seconds, args.connections,
+                              {"text": text, "evidence": False})
+            constant = wrk(bare.url + "/", args.seconds, args.connections, {"text": text})
+            result[name] = {
+                "classify": classify, "classify_no_evidence": no_evidence, "bare_constant": constant,
+                "ratio_classify_to_bare": round(classify["requests_per_s"] / constant["requests_per_s"], 3),
+                "ratio_no_evidence_to_bare": round(no_evidence["requests_per_s"] / constant["requests_per_s"], 3)}
     finally:
         srv.stop()
         bare.stop()
-    save("http_throughput", {"classify": classify, "classify_no_evidence": no_evidence, "bare_constant": constant,
-                             "ratio_classify_to_bare": round(classify["requests_per_s"] / constant["requests_per_s"], 3),
-                             "ratio_no_evidence_to_bare": round(no_evidence["requests_per_s"] / constant["requests_per_s"], 3),
-                             "workers": 2, "connections": args.connections, "seconds": args.seconds})
+    save("http_throughput", {**result, "workers": 2, "connections": args.connections, "seconds": args.seconds})
 
 
 if __name__ == "__main__":

@@ -202,23 +202,49 @@ class _WordUnitsCounter:
                 and (start == 0 or not _WORD_CHAR.match(pre[start - 1]))
                 and (end == len(pre) or not _WORD_CHAR.match(pre[end])))
 
-    def counts(self, text: str, spans: Sequence[tuple[int, int]]) -> list[dict[int, int]]:
-        """Counts for the text, then for text[s:e] for each span."""
+    def counts(self, text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(vocabulary indices, counts) for the text, then for text[s:e] for each span."""
         pre = self.preprocess(text)
         if not spans or len(pre) != len(text) or not all(self._bounded(text, pre, s, e) for s, e in spans):
-            return [self.analyze(text), *(self.analyze(text[s:e]) for s, e in spans)]
+            return [_as_arrays(self.analyze(doc)) for doc in (text, *(text[s:e] for s, e in spans))]
         matches = list(self.pattern.finditer(pre))
         tokens = [m.group() for m in matches]
-        starts = [m.start() for m in matches]
-        vocab = self.vocab
-        grams = [[vocab.get(" ".join(tokens[i:i + n])) for i in range(len(tokens) - n + 1)]
-                 for n in range(1, self.max_n + 1)]
-        out = [Counter(j for row in grams for j in row if j is not None)]
-        for s, e in spans:
-            a, b = bisect_left(starts, s), bisect_left(starts, e)
-            out.append(Counter(j for n, row in enumerate(grams, 1) for j in row[a:max(a, b - n + 1)]
-                               if j is not None))
+        token_starts = np.array([m.start() for m in matches], dtype=np.int64)
+        get = self.vocab.get
+        # which span each token position falls in (-1: none); spans are disjoint and in order
+        span_starts = np.array([s for s, _ in spans], dtype=np.int64)
+        span_ends = np.array([e for _, e in spans], dtype=np.int64)
+        owner = np.searchsorted(span_starts, token_starts, side="right") - 1
+        inside = (owner >= 0) & (token_starts < span_ends[np.maximum(owner, 0)])
+        owner = np.where(inside, owner, -1)
+        ids, owners = [], []
+        for n in range(1, self.max_n + 1):
+            if len(tokens) < n:
+                break
+            grams = np.array([get(" ".join(tokens[i:i + n]), -1) for i in range(len(tokens) - n + 1)], dtype=np.int64)
+            same = owner[: len(grams)] if n == 1 else np.where(owner[: len(grams)] == owner[n - 1:], owner[: len(grams)], -1)
+            ids.append(grams)
+            owners.append(same)
+        if not ids:
+            empty = (np.zeros(0, dtype=np.int64), np.zeros(0))
+            return [empty] * (1 + len(spans))
+        ids_all, owner_all = np.concatenate(ids), np.concatenate(owners)
+        known = ids_all >= 0
+        whole_idx, whole_cnt = np.unique(ids_all[known], return_counts=True)
+        out = [(whole_idx, whole_cnt.astype(float))]
+        keep = known & (owner_all >= 0)
+        width = len(self.vocab)
+        keys, counts = np.unique(owner_all[keep] * width + ids_all[keep], return_counts=True)
+        bounds = np.searchsorted(keys, np.arange(len(spans) + 1) * width)
+        for j in range(len(spans)):
+            a, b = bounds[j], bounds[j + 1]
+            out.append((keys[a:b] - j * width, counts[a:b].astype(float)))
         return out
+
+
+def _as_arrays(counts: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    return (np.fromiter(counts.keys(), dtype=np.int64, count=len(counts)),
+            np.fromiter(counts.values(), dtype=float, count=len(counts)))
 
 
 class _CharWbCounter:
@@ -332,15 +358,20 @@ class LinearTextScorer:
         return self._rows([[counts] for text, spans in zip(texts, units)
                            for counts in self._word_units.counts(text, spans)])
 
-    def _rows(self, per_doc: list[list[dict[int, int]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        flat_idx: list[int] = []
-        flat_cnt: list[int] = []
-        seg_ends: list[int] = []
-        for segments in per_doc:
-            for counts in segments:
-                flat_idx.extend(counts)
-                flat_cnt.extend(counts.values())
-                seg_ends.append(len(flat_idx))
+    def _rows(self, per_doc: list[list]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CSR parts from per-document, per-vectorizer counts: dicts, or (indices, counts) arrays."""
+        if per_doc and per_doc[0] and isinstance(per_doc[0][0], tuple):
+            segments = [seg for segs in per_doc for seg in segs]
+            seg_ends = np.cumsum([len(i) for i, _ in segments]) if segments else np.zeros(0, dtype=np.int64)
+            flat_idx = np.concatenate([i for i, _ in segments]) if segments else np.zeros(0, dtype=np.int64)
+            flat_cnt = np.concatenate([c for _, c in segments]) if segments else np.zeros(0)
+        else:
+            flat_idx, flat_cnt, seg_ends = [], [], []
+            for segments in per_doc:
+                for counts in segments:
+                    flat_idx.extend(counts)
+                    flat_cnt.extend(counts.values())
+                    seg_ends.append(len(flat_idx))
         n_docs = len(per_doc)
         idx = np.array(flat_idx, dtype=np.int64)
         ends = np.array(seg_ends, dtype=np.int64)
@@ -372,6 +403,11 @@ class LinearTextScorer:
             cums = np.vstack([np.zeros((1, weights.shape[1])), np.cumsum(data[:, None] * weights[indices], axis=0)])
             out[:] = cums[indptr[1:]] - cums[indptr[:-1]]
         return out
+
+    def unit_probabilities(self, text: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        """Probabilities of text[s:e] for each span, from one tokenisation of the text where possible."""
+        indptr, indices, data = self.encode_units([text], [spans])
+        return _sigmoid(self.linear(indptr, indices, data, self.coef) + self.intercept)[1:]
 
     def probabilities(self, docs: Sequence[str]) -> np.ndarray:
         indptr, indices, data = self.encode(docs)
@@ -532,7 +568,7 @@ class Predictor:
                 """Evidence is ranked over clauses (finer than the sentences used for scoring)."""
                 if "spans" not in clauses:
                     clauses["spans"] = clause_spans(text)
-                    clauses["probs"] = (self.scorer.probabilities([text[s:e] for s, e in clauses["spans"]])
+                    clauses["probs"] = (self.scorer.unit_probabilities(text, clauses["spans"])
                                         if clauses["spans"] else np.zeros((0, len(CATEGORIES))))
                 return _evidence(text, clauses["spans"], clauses["probs"][:, k], cut[k])
 
