@@ -10,8 +10,10 @@ import codecs
 import gzip
 import logging
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -25,7 +27,7 @@ import multiprocessing as mp
 import pandas as pd
 
 from redflags.batch.frame import FrameError, check_columns, escape_formulas, output_columns, score_frame
-from redflags.model.artifact import ArtifactError, load_predictor, verify_artifact
+from redflags.model.artifact import ArtifactError, fsync_dir, load_predictor, umask_mode, verify_artifact
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
 
 log = logging.getLogger(__name__)
@@ -129,33 +131,97 @@ def csv_options(kind: str) -> dict:
 
 
 def iter_chunks(name: str, kind: str, chunksize: int, encoding: str) -> Iterator[pd.DataFrame]:
-    """Chunks of rows as strings (blank cells stay ''), so the original columns come back unchanged."""
+    """Chunks of rows as strings (blank cells stay ''), so the original columns come back unchanged.
+
+    The file is closed on every path: read to the end, an error, or the consumer stopping early
+    (closing this generator, which `score_file` always does)."""
     if kind == "parquet":
         import pyarrow.parquet as pq
 
-        for batch in pq.ParquetFile(name).iter_batches(batch_size=chunksize):
-            yield batch.to_pandas()
+        with pq.ParquetFile(name) as parquet:
+            for batch in parquet.iter_batches(batch_size=chunksize):
+                yield batch.to_pandas()
         return
     source = sys.stdin.buffer if name == "-" else name
-    reader = pd.read_csv(source, **csv_options(kind), chunksize=chunksize, encoding=encoding,
-                         compression="infer" if name != "-" else None)
-    try:
-        yield from reader
-    except UnicodeDecodeError as exc:
-        raise BatchError(f"{name}: not valid {encoding} ({exc.reason}); pass --encoding") from None
-    except pd.errors.ParserError as exc:
-        raise BatchError(f"{name}: cannot be parsed as {kind.upper()}: {exc}") from None
+    with pd.read_csv(source, **csv_options(kind), chunksize=chunksize, encoding=encoding,
+                     compression="infer" if name != "-" else None) as reader:
+        try:
+            yield from reader
+        except UnicodeDecodeError as exc:
+            raise BatchError(f"{name}: not valid {encoding} ({exc.reason}); pass --encoding") from None
+        except pd.errors.ParserError as exc:
+            raise BatchError(f"{name}: cannot be parsed as {kind.upper()}: {exc}") from None
 
 
 def read_header(name: str, kind: str, encoding: str) -> list[str]:
     if kind == "parquet":
         import pyarrow.parquet as pq
 
-        return list(pq.ParquetFile(name).schema_arrow.names)
+        with pq.ParquetFile(name) as parquet:
+            return list(parquet.schema_arrow.names)
     try:
         return list(pd.read_csv(name, **csv_options(kind), nrows=0, encoding=encoding).columns)
     except pd.errors.EmptyDataError:
         raise BatchError(f"{name}: the file is empty") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# stopping (Ctrl-C, SIGTERM)
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def _signals_held():
+    """Block SIGINT and SIGTERM in this thread for a step that must not be cut in two: creating the temp
+    output and owning it, or starting worker processes (ProcessPoolExecutor forks in `submit`; a worker
+    inherits the mask, so none can be interrupted before `_init_worker` has run). A signal that arrived
+    meanwhile is handled as soon as the mask is restored."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, ())  # the current mask, unchanged
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@contextmanager
+def _stop_requests():
+    """Yield a `check()` to call between chunks: it re-raises a SIGINT/SIGTERM received during the run.
+
+    The handlers in force (KeyboardInterrupt for SIGINT, the CLI's SystemExit for SIGTERM) raise wherever
+    the main thread happens to be, and some libraries drop such an exception (numpy swallows one raised
+    inside its ctypes check, hit by pandas' dtype comparisons), so the run would go on as if no one had
+    asked it to stop. The signal is remembered here as well, and `check()` raises it again. Handlers that are
+    not Python functions (default action, ignored) are left alone; outside the main thread nothing is done."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None
+        return
+    received: list[int] = []
+    previous: dict[int, object] = {}
+
+    def remember(signum, frame):
+        received.append(signum)
+        previous[signum](signum, frame)
+
+    def check() -> None:
+        if received:
+            signum = received[-1]
+            previous[signum](signum, None)
+
+    try:
+        for signum in sorted(_STOP_SIGNALS):
+            handler = signal.getsignal(signum)
+            if callable(handler):
+                previous[signum] = handler
+                signal.signal(signum, remember)
+        yield check
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,22 +234,34 @@ class AtomicOutput:
         self.name, self.kind, self.columns, self.escape = name, kind, columns, escape
         self.first = True
         self._writer = None
+        self._raw = None
         if name == "-":
             self.tmp, self.fh = None, sys.stdout
             return
         target = Path(name)
         if not target.parent.exists():
             raise BatchError(f"{name}: the folder {target.parent} does not exist")
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-        self.tmp = Path(tmp)
-        if kind == "parquet":
-            os.close(fd)
-            self.fh = None
-        else:
-            raw = os.fdopen(fd, "wb")
-            self.fh = gzip.open(raw, "wt", encoding="utf-8", newline="") if name.lower().endswith(".gz") \
-                else open(fd, "w", encoding="utf-8", newline="", closefd=False)
-            self._raw = raw
+        self.tmp, self.fh, fd = None, None, None
+        try:
+            # Ctrl-C or SIGTERM is held off until the file and its name are both known here, and then
+            # removes the file below: it cannot fall between creating the temp file and owning it.
+            with _signals_held():
+                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+                self.tmp = Path(tmp)
+                if kind == "parquet":
+                    os.close(fd)
+                else:
+                    self._raw = os.fdopen(fd, "wb")
+                    if name.lower().endswith(".gz"):
+                        self.fh = gzip.open(self._raw, "wt", encoding="utf-8", newline="")
+                    else:
+                        self.fh = open(fd, "w", encoding="utf-8", newline="", closefd=False)
+                fd = None  # closed, or owned by self._raw
+        except BaseException:
+            if fd is not None and self._raw is None:
+                os.close(fd)
+            self.discard()
+            raise
 
     def write(self, frame: pd.DataFrame) -> None:
         frame = frame[self.columns]
@@ -203,15 +281,23 @@ class AtomicOutput:
         self.first = False
 
     def commit(self) -> None:
+        """Flush and fsync the temp file, give it the mode a plainly created file gets (mkstemp made it
+        0600), rename it into place and fsync the folder, so OUTPUT is either the old file or all of the new."""
         if self.tmp is None:
             self.fh.flush()
             return
         if self._writer is not None:
             self._writer.close()
+            with open(self.tmp, "rb") as written:
+                os.fsync(written.fileno())
         elif self.fh is not None:
             self.fh.close()
+            self._raw.flush()
+            os.fsync(self._raw.fileno())
             self._raw.close()
+        os.chmod(self.tmp, umask_mode())
         os.replace(self.tmp, self.name)
+        fsync_dir(self.tmp.parent)
 
     def discard(self) -> None:
         if self.tmp is None:
@@ -221,9 +307,12 @@ class AtomicOutput:
                 self._writer.close()
             elif self.fh is not None:
                 self.fh.close()
-                self._raw.close()
         finally:
-            self.tmp.unlink(missing_ok=True)
+            try:
+                if self._raw is not None:
+                    self._raw.close()
+            finally:
+                self.tmp.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,8 +321,18 @@ class AtomicOutput:
 _WORKER: dict = {}
 
 
-def _init_worker(model_path: str) -> None:
-    _WORKER["predictor"] = load_predictor(model_path)
+def _init_worker(model_path: str | None) -> None:
+    """First thing in every worker. Ctrl-C sends SIGINT to the whole process group, but only the parent acts
+    on it (it stops reading, cancels the queued chunks and shuts the pool down), so workers ignore it rather
+    than each printing a KeyboardInterrupt traceback. SIGTERM gets its default action back instead of the
+    CLI's handler inherited through fork. The signals were blocked while the worker was created (see
+    `_signals_held`), so one that arrived in between is handled only now, under these settings."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    if model_path is not None:
+        _WORKER["predictor"] = load_predictor(model_path)
 
 
 def _score_in_worker(frame: pd.DataFrame, text_column: str, evidence: bool) -> pd.DataFrame:
@@ -242,7 +341,18 @@ def _score_in_worker(frame: pd.DataFrame, text_column: str, evidence: bool) -> p
 
 def _scored_chunks(chunks: Iterator[pd.DataFrame], model_path: str, text_column: str, evidence: bool,
                    jobs: int) -> Iterator[pd.DataFrame]:
-    """Scored chunks in input order; with jobs > 1, a bounded window of chunks is in flight at once."""
+    """Scored chunks in input order; with jobs > 1, a bounded window of chunks is in flight at once.
+
+    However it ends (done, an error, interrupted, or closed early by the consumer), `chunks` is closed
+    here, so the input file is closed now and not whenever the garbage collector gets to it."""
+    try:
+        yield from _score_chunks(chunks, model_path, text_column, evidence, jobs)
+    finally:
+        _close(chunks)
+
+
+def _score_chunks(chunks: Iterator[pd.DataFrame], model_path: str, text_column: str, evidence: bool,
+                  jobs: int) -> Iterator[pd.DataFrame]:
     if jobs <= 1:
         predictor = load_predictor(model_path)
         for chunk in chunks:
@@ -252,14 +362,16 @@ def _scored_chunks(chunks: Iterator[pd.DataFrame], model_path: str, text_column:
     # unpickling a copy; where fork is unavailable they load it themselves.
     if "fork" in mp.get_all_start_methods():
         _WORKER["predictor"] = load_predictor(model_path)
-        ctx, init, initargs = mp.get_context("fork"), None, ()
+        ctx, initargs = mp.get_context("fork"), (None,)
     else:
-        ctx, init, initargs = mp.get_context("spawn"), _init_worker, (model_path,)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=init, initargs=initargs) as pool:
+        ctx, initargs = mp.get_context("spawn"), (model_path,)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
+                             initargs=initargs) as pool:
         window: deque = deque()
         try:
             for chunk in chunks:
-                window.append(pool.submit(_score_in_worker, chunk, text_column, evidence))
+                with _signals_held():
+                    window.append(pool.submit(_score_in_worker, chunk, text_column, evidence))
                 if len(window) >= 2 * jobs:
                     yield window.popleft().result()
             while window:
@@ -330,8 +442,9 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
     sink = None
     show = not quiet and sys.stderr.isatty()
     try:
-        with _progress(show) as bar:
+        with _progress(show) as bar, _stop_requests() as check_stop:
             for scored in chunks:
+                check_stop()
                 if sink is None:
                     cols = output_columns([c for c in scored.columns if c not in output_columns([], evidence)],
                                           evidence)
@@ -340,6 +453,7 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
                 summary.add(scored)
                 if bar is not None:
                     bar.update(len(scored))
+            check_stop()  # not committed if a stop was asked for during the last chunk
         if sink is None:
             raise BatchError(f"{input}: no rows to score")
         sink.commit()
@@ -358,13 +472,23 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
 def _checked(chunks: Iterator[pd.DataFrame], name: str, text_column: str, evidence: bool,
              id_column: str | None) -> Iterator[pd.DataFrame]:
     """Check the columns of the first chunk (standard input has no header to read beforehand)."""
-    for i, chunk in enumerate(chunks):
-        if i == 0:
-            try:
-                _check_input_columns(chunk.columns, text_column, evidence, id_column)
-            except FrameError as exc:
-                raise BatchError(f"{name}: {exc}") from None
-        yield chunk
+    try:
+        for i, chunk in enumerate(chunks):
+            if i == 0:
+                try:
+                    _check_input_columns(chunk.columns, text_column, evidence, id_column)
+                except FrameError as exc:
+                    raise BatchError(f"{name}: {exc}") from None
+            yield chunk
+    finally:
+        _close(chunks)
+
+
+def _close(chunks) -> None:
+    """Close a chunk iterator (a generator, or anything with close()): it closes its own source in turn."""
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        close()
 
 
 def _check_input_columns(columns, text_column: str, evidence: bool, id_column: str | None) -> None:

@@ -102,7 +102,7 @@ def umask_mode() -> int:
     return 0o644 if mask is None else 0o666 & ~mask
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Make renames and new entries in `folder` durable (POSIX; a no-op where folders cannot be opened)."""
     if os.name != "posix":
         return
@@ -186,24 +186,24 @@ def save_bundle(bundle: dict[str, Any], path: str | Path) -> dict[str, Any]:
         meta["artifact_file"] = path.name
         _write_file(sidecar_path(model),
                     lambda fh: fh.write(json.dumps(meta, indent=2, sort_keys=True).encode()))
-        _fsync_dir(staging)
+        fsync_dir(staging)
         version = store / f"v{time.time_ns():020d}-{secrets.token_hex(4)}"
         os.replace(staging, version)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _fsync_dir(store)
+    fsync_dir(store)
 
     # 2. the one switch readers see: the pointer moves to the complete version
     _point(store / CURRENT, version.name, store)
-    _fsync_dir(store)
+    fsync_dir(store)
 
     # 3. the stable names (made once; this also turns plain legacy files into links: the model first, so a
     #    reader that follows it lands in a version folder and takes the sidecar from there)
     inside = f"{store.name}/{CURRENT}/{path.name}"
     _point(path, inside, store)
     _point(sidecar_path(path), inside + ".json", store)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
     _prune(store)
     return meta

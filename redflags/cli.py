@@ -171,6 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"redflags: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C: cleanup (removing a half-written output, shutting worker processes down, which ignore
+        # SIGINT themselves) has run on the way here; one line instead of a traceback.
+        print(f"redflags {args.command}: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
 
 
 if __name__ == "__main__":

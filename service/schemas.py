@@ -1,7 +1,7 @@
 """Request and response schemas: they validate requests and generate the OpenAPI document."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,7 +33,7 @@ class ClassifyRequest(BaseModel):
     text: str = Text
     context: Context | None = None
     evidence: bool = True
-    thresholds: dict[CategoryId, float] | None = Field(
+    thresholds: dict[CategoryId, Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]] | None = Field(
         None, description="Per-category decision thresholds in [0, 1] that override the model's.")
 
 

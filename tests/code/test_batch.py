@@ -1,10 +1,13 @@
 """The batch scorer: every row back in order, bad rows kept and marked, safe output, clear errors."""
+import gc
 import gzip
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
+import warnings
 
 import pandas as pd
 import pytest
@@ -163,10 +166,171 @@ def test_killed_run_leaves_no_partial_output(tmp_path, tiny_model_path):
         time.sleep(0.05)
     assert list(tmp_path.glob(".out.csv.*")), "the run never started writing"
     proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=30)
+    proc.communicate(timeout=30)  # reads and closes the stderr pipe
     assert proc.returncode != 0
     assert out.read_text() == "old\n"
     assert not list(tmp_path.glob(".out.csv.*"))
+
+
+def test_ctrl_c_on_a_parallel_run_says_one_line_and_no_worker_traceback(tmp_path, tiny_model_path):
+    """SIGINT to the whole process group (what Ctrl-C in a terminal does) during `--jobs 2`: the workers
+    ignore it, the parent shuts the pool down and exits 130 with one short line, leaving nothing behind."""
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_input(src, rows=[(f"r{i}", f"He mocked my degree, answer {i}. " * 20, "1") for i in range(30000)])
+    out.write_text("old\n")
+    proc = subprocess.Popen([sys.executable, "-m", "redflags.cli", "score", str(src), "-o", str(out),
+                             "--text-column", "answer", "--model", str(tiny_model_path), "--chunksize", "500",
+                             "--jobs", "2", "--quiet"], stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not list(tmp_path.glob(".out.csv.*")):
+            time.sleep(0.05)
+        assert list(tmp_path.glob(".out.csv.*")), "the run never started writing"
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.strip() == "redflags score: interrupted"
+    assert proc.returncode == 130
+    assert out.read_text() == "old\n"
+    assert not list(tmp_path.glob(".out.csv.*"))
+    deadline = time.time() + 10  # no worker outlives the run
+    while time.time() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("worker processes were left running")
+
+
+def test_an_interrupt_a_library_swallows_still_stops_the_run(tmp_path, tiny_model_path, monkeypatch):
+    """numpy drops a KeyboardInterrupt raised inside its ctypes check (pandas reaches it comparing dtypes), so
+    Ctrl-C could be lost mid-chunk and the run go on to the end. The stop is remembered and honoured at the
+    next chunk: no output is committed."""
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_input(src, rows=ROWS * 5)
+    out.write_text("old\n")
+    import redflags.batch.score as mod
+    real, calls = mod.score_frame, {"n": 0, "swallowed": 0}
+
+    def interrupted_inside_a_library(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            try:  # what numpy does with an exception raised in its callback
+                signal.raise_signal(signal.SIGINT)
+                for _ in range(3):
+                    time.sleep(0)
+            except KeyboardInterrupt:
+                calls["swallowed"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mod, "score_frame", interrupted_inside_a_library)
+    with pytest.raises(KeyboardInterrupt):
+        score_file(str(src), str(out), text_column="answer", model_path=tiny_model_path, chunksize=2, quiet=True)
+    assert calls["swallowed"] == 1 and calls["n"] == 2
+    assert out.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+
+
+def _record_input_files(monkeypatch) -> list:
+    """Every file the chunk readers open (CSV through pandas, Parquet through pyarrow), to check later."""
+    import pyarrow.parquet as pq
+
+    opened = []
+    read_csv = pd.read_csv
+
+    def recording_read_csv(*args, **kwargs):
+        reader = read_csv(*args, **kwargs)
+        if kwargs.get("chunksize"):
+            opened.extend(reader.handles.created_handles)
+        return reader
+
+    class RecordingParquetFile(pq.ParquetFile):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(pd, "read_csv", recording_read_csv)
+    monkeypatch.setattr(pq, "ParquetFile", RecordingParquetFile)
+    return opened
+
+
+def _resource_warnings(run) -> list[str]:
+    """ResourceWarnings (an open file dropped without close) raised by `run` or by collecting its garbage."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        run()
+        gc.collect()
+    return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".parquet"])
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_run_that_stops_early_closes_the_input(tmp_path, tiny_model_path, monkeypatch, suffix, jobs):
+    """An error mid-file stops scoring: the input is closed by the time the error reaches the caller (while
+    its traceback, which holds the readers' frames, is still alive), not left to the garbage collector."""
+    src, out = tmp_path / f"in{suffix}", tmp_path / f"out{suffix}"
+    write_input(src, rows=ROWS * 5)
+    import redflags.batch.score as mod
+    real, calls = mod.score_frame, {"n": 0}
+
+    def fails_on_the_second_chunk(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("scoring failed mid-file")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mod, "score_frame", fails_on_the_second_chunk)
+    opened = _record_input_files(monkeypatch)
+    held = []
+
+    def run():
+        with pytest.raises(RuntimeError, match="scoring failed mid-file") as info:
+            score_file(str(src), str(out), text_column="answer", model_path=tiny_model_path, chunksize=2,
+                       jobs=jobs, quiet=True)
+        held.append(info)  # keep the error and its traceback alive, as a caller reporting it would
+        assert opened, "the input was never opened"
+        assert [f for f in opened if not f.closed] == [], "the input is still open after the run stopped"
+
+    assert _resource_warnings(run) == []
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".parquet"])
+def test_closing_the_chunk_reader_early_closes_the_file(tmp_path, monkeypatch, suffix):
+    from redflags.batch.score import input_kind, iter_chunks
+
+    src = tmp_path / f"in{suffix}"
+    write_input(src, rows=ROWS * 5)
+    opened = _record_input_files(monkeypatch)
+
+    def run():
+        chunks = iter_chunks(str(src), input_kind(src.name), 2, "utf-8")
+        assert len(next(chunks)) == 2
+        chunks.close()
+        assert opened and [f for f in opened if not f.closed] == []
+
+    assert _resource_warnings(run) == []
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".parquet"])
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o027, 0o640)])
+def test_output_gets_the_mode_of_a_plainly_created_file(tmp_path, tiny_model_path, suffix, mask, mode):
+    """The temp file is made by mkstemp (0600); the committed OUTPUT must follow the umask like any file."""
+    src, out = tmp_path / f"in{suffix}", tmp_path / f"out{suffix}"
+    write_input(src)
+    old = os.umask(mask)
+    try:
+        score_file(str(src), str(out), text_column="answer", model_path=tiny_model_path, quiet=True)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == mode
 
 
 def test_id_column_names_the_rows_not_scored(tmp_path, tiny_model_path, capsys):
