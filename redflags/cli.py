@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from redflags import __version__
 from redflags.config import (DEFAULT_DATA, DEFAULT_DEV, DEFAULT_MODEL_PATH, DEFAULT_REPORTS, DEFAULT_TRAIN_CONFIG,
                              ConfigError, Settings, TrainConfig)
 
@@ -55,6 +56,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _classify(args: argparse.Namespace) -> int:
     from redflags.model.artifact import ArtifactError, load_predictor
 
+    if args.text is None and sys.stdin.isatty():
+        print('redflags classify: give the account as an argument, or pipe it in: redflags classify "He mocked '
+              'my CV." / cat letter.txt | redflags classify -', file=sys.stderr)
+        return 2
     text = sys.stdin.read() if args.text in (None, "-") else args.text
     if not text.strip():
         print("redflags classify: the text is empty", file=sys.stderr)
@@ -103,6 +108,7 @@ def _serve(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="redflags", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train from the labelled corpus and write the evaluation report")
