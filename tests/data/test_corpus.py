@@ -51,8 +51,9 @@ def test_no_near_duplicates_and_no_overused_openings(corpus):
 
 # The writer's own judgement words (the taxonomy's rule): each must teach both ways, as a real flag
 # of its category and in realistic negatives ("not rude, just blunt"), with the flags in the majority.
+# "unprofessional" judges any kind of conduct (a no-show as often as a sneer): any flag counts.
 JUDGEMENT_WORDS = [
-    ("disrespect", r"\brude\b"), ("disrespect", r"\bunprofessional\b"), ("disrespect", r"\bcondescending\b"),
+    ("disrespect", r"\brude\b"), (None, r"\bunprofessional\b"), ("disrespect", r"\bcondescending\b"),
     ("discrimination", r"\bdiscriminat"), ("harassment", r"\bcreep"), ("scam", r"\bscam"),
     ("toxic_culture", r"\btoxic\b"), ("disorganized_process", r"\bghost(?:ed|ing)\b"),
     ("bait_and_switch", r"\bbait[- ]and[- ]switch\b"), ("unreasonable_task", r"\bfree (?:labou?r|work)\b"),
@@ -61,10 +62,10 @@ JUDGEMENT_WORDS = [
 
 @pytest.mark.parametrize("category, pattern", JUDGEMENT_WORDS)
 def test_judgement_words_appear_as_flags_and_as_negatives(corpus, category, pattern):
-    k = CATEGORIES.index(category)
+    flagged = corpus.Y.any(axis=1) if category is None else corpus.Y[:, CATEGORIES.index(category)] == 1
     has = corpus.frame["text"].str.contains(pattern, case=False, regex=True).to_numpy()
-    positives = int((has & (corpus.Y[:, k] == 1)).sum())
-    negatives = int((has & (corpus.Y[:, k] == 0)).sum())
+    positives = int((has & flagged).sum())
+    negatives = int((has & ~flagged).sum())
     assert positives >= 15 and negatives >= 3, (positives, negatives)
     assert positives > negatives, (positives, negatives)
 
