@@ -1,4 +1,4 @@
-"""The web page in headless Debian chromium: submit the reference case, see flags and highlighted evidence."""
+"""The web page in headless Debian chromium: submit an account, see flags, highlighted evidence and advice."""
 import os
 import shutil
 
@@ -7,9 +7,11 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-REFERENCE = ("A director-level candidate took PTO twice. At the second interview the owner insulted her resume, "
-             "said he wasn't sure they'd hire anyone at all and might make the role part-time, made veiled "
-             "comments about her age and gender, and interrupted her constantly from her first sentence.")
+# The page is under test here, not the model (the reference case's own test is in tests/model): a clear
+# account with the reference case's three flags.
+REFERENCE = ("At my second interview the owner laughed at my CV and called my degree a joke. He asked how old I was "
+             "and whether I planned to have kids soon. Then he said the salary would be much lower than the advert "
+             "and the role might be part-time.")
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,7 @@ def real_server(real_model_path, tmp_path_factory):
         srv.stop()
 
 
-def test_reference_case_in_the_page(browser, real_server, tmp_path):
+def test_three_flags_in_the_page(browser, real_server, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as EC
