@@ -42,6 +42,8 @@ test-fast: $(STAMP) ## code and data tests only (no training, servers or browser
 	$(BIN)/python -m pytest tests/code tests/data -m "not training and not e2e"
 
 score: $(STAMP) $(MODEL) ## score a file: make score IN=answers.csv OUT=scored.csv COLUMN=answer [JOBS=2]
+	@if [ -z "$(IN)" ] || [ -z "$(OUT)" ] || [ -z "$(COLUMN)" ]; then \
+	  echo "make score: give IN, OUT and COLUMN, e.g. make score IN=answers.csv OUT=scored.csv COLUMN=answer" >&2; exit 2; fi
 	$(BIN)/redflags score "$(IN)" -o "$(OUT)" --text-column "$(COLUMN)" --jobs $(or $(JOBS),1)
 
 bench: $(STAMP) $(MODEL) ## run the benchmarks in bench/ and print ratios (see bench/README.md)

@@ -11,6 +11,7 @@ from redflags.config import MAX_TEXT_CHARS
 from redflags.model.predict import Predictor
 from redflags.model.taxonomy import CATEGORIES
 
+PROBABILITY_FORMAT = "%.4f"   # one number format for probabilities in every CSV we write
 SCORE_COLUMNS = ["red_flags", "flag_count", *[f"p_{c}" for c in CATEGORIES], "recommendation", "error"]
 
 

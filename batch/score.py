@@ -26,7 +26,8 @@ import multiprocessing as mp
 
 import pandas as pd
 
-from redflags.batch.frame import FrameError, check_columns, escape_formulas, output_columns, score_frame
+from redflags.batch.frame import (PROBABILITY_FORMAT, FrameError, check_columns, escape_formulas, output_columns,
+                                  score_frame)
 from redflags.model.artifact import ArtifactError, fsync_dir, load_predictor, umask_mode, verify_artifact
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
 
@@ -59,14 +60,18 @@ class Summary:
 
     def render(self) -> str:
         scored = max(self.rows - self.errors, 1)
-        lines = [f"scored {self.rows} rows in {self.seconds:.1f} s "
-                 f"({self.rows / max(self.seconds, 1e-9):.0f} rows/s); {self.errors} rows not scored (see `error`)"]
+        lines = [f"scored {_rows(self.rows)} in {self.seconds:.1f} s "
+                 f"({self.rows / max(self.seconds, 1e-9):.0f} rows/s); {_rows(self.errors)} not scored (see `error`)"]
         lines.append("share flagged: " + ", ".join(f"{c} {self.flagged[c] / scored:.1%}" for c in CATEGORIES))
         lines.append("recommendations: " + ", ".join(f"{a} {self.actions[a]}" for a in RECOMMENDATIONS))
         if self.error_ids:
             lines.append(f"not scored ({self.id_column}): " + ", ".join(self.error_ids)
                          + (" ..." if self.errors > len(self.error_ids) else ""))
         return "\n".join(lines)
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,7 +282,7 @@ class AtomicOutput:
             if self.escape:
                 frame = escape_formulas(frame)
             frame.to_csv(self.fh, sep="\t" if self.kind == "tsv" else ",", index=False, header=self.first,
-                         float_format="%.4f")
+                         float_format=PROBABILITY_FORMAT)
         self.first = False
 
     def commit(self) -> None:

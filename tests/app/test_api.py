@@ -189,3 +189,18 @@ def test_score_csv_endpoint_escapes_formulas(client):
     assert "\n'=cmd" in r.get_data(as_text=True)
     raw = client.post("/v1/score-csv?text_column=answer&keep_formulas=true", data=body, content_type="text/csv")
     assert "\n=cmd" in raw.get_data(as_text=True)
+
+
+def test_probabilities_have_one_format_in_every_csv(client, tmp_path, tiny_model_path):
+    """The API's CSV and the command line's write probabilities the same way (four decimals)."""
+    from redflags.batch.score import score_file
+
+    body = "answer\nHe mocked my degree.\nFriendly panel.\n"
+    api = pd.read_csv(io.StringIO(client.post("/v1/score-csv?text_column=answer", data=body,
+                                              content_type="text/csv").get_data(as_text=True)), dtype=str)
+    src = tmp_path / "in.csv"
+    src.write_text(body)
+    score_file(str(src), str(tmp_path / "out.csv"), text_column="answer", model_path=tiny_model_path, quiet=True)
+    cli = pd.read_csv(tmp_path / "out.csv", dtype=str)
+    for frame in (api, cli):
+        assert frame["p_scam"].str.fullmatch(r"\d\.\d{4}").all(), frame["p_scam"].tolist()
