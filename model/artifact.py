@@ -35,6 +35,9 @@ import sklearn
 
 from redflags.model.predict import Predictor
 
+# The bundle's layout: 2 = pipeline + advice policy (format 1 had a text recommender). Bump on any change
+# a loader must know about; training/train.py `make_bundle` writes it.
+BUNDLE_FORMAT = 2
 RETRAIN_HINT = "Run `make train` (or `redflags train`) to build a fresh model."
 CURRENT = "current"        # the pointer inside the versions folder
 KEEP_VERSIONS = 3          # version folders kept (the current one is always kept)
@@ -287,6 +290,9 @@ def load_bundle(path: str | Path) -> dict[str, Any]:
         raise ArtifactError(f"{path} could not be unpickled ({type(exc).__name__}: {exc}). {RETRAIN_HINT}") from exc
     if not isinstance(bundle, dict) or "pipeline" not in bundle:
         raise ArtifactError(f"{path} does not hold a red-flag model bundle. {RETRAIN_HINT}")
+    if bundle.get("format") != BUNDLE_FORMAT:
+        raise ArtifactError(f"{path} holds a model bundle of format {bundle.get('format', 1)}; this code reads format "
+                            f"{BUNDLE_FORMAT} (the advice policy replaced the action classifier). {RETRAIN_HINT}")
     return bundle
 
 

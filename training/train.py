@@ -25,6 +25,7 @@ from sklearn.pipeline import Pipeline
 
 from redflags import __version__
 from redflags.config import TrainConfig
+from redflags.model.artifact import BUNDLE_FORMAT
 from redflags.model.pipeline import build_classifier, build_features
 from redflags.model.policy import (RANK, AdvicePolicy, choose_margin, fit_ordinal, learned_branch_target,
                                    policy_features)
@@ -317,6 +318,7 @@ def make_bundle(pipeline: Pipeline, policy: AdvicePolicy, rule: str, thresholds:
     """The persisted object: the fitted pipeline, advice policy, decision settings and metadata."""
     now = datetime.now(timezone.utc)
     return {
+        "format": BUNDLE_FORMAT,
         "pipeline": pipeline,
         "policy": policy,
         "combine": rule,

@@ -241,3 +241,12 @@ def test_a_broken_advice_policy_is_refused_at_load_not_mid_request(tmp_path):
     save_bundle(bundle, path)
     with pytest.raises(ArtifactError, match="non-negative"):
         load_predictor(path)
+
+
+def test_a_bundle_of_an_older_format_is_refused_with_what_to_do(tmp_path):
+    bundle = tiny_bundle()
+    bundle.pop("format")   # what a model trained before the advice policy holds
+    path = tmp_path / "model.joblib"
+    save_bundle(bundle, path)
+    with pytest.raises(ArtifactError, match="format 1.*make train"):
+        load_predictor(path)
