@@ -110,7 +110,6 @@ def test_direction_negating_a_flag_removes_it(real_predictor):
     assert "discrimination" not in flags(real_predictor, negated)
 
 
-@BURIED_FLAG
 def test_one_bad_sentence_in_a_long_letter_is_not_diluted(real_predictor):
     ordinary = ("I arrived ten minutes early and the receptionist offered me water. The office was bright and "
                 "the team seemed busy but friendly. We talked through my last two projects, the tools I use, and "
@@ -184,7 +183,8 @@ NOT_FLAGS = [
     pytest.param("disrespect", "I was the rude one honestly, I turned up late and flustered.",
                  marks=JUDGEMENT_IN_NEGATION),
     ("scam", "I thought it was a scam at first, but I checked the company and it's legit; the interview was normal."),
-    ("toxic_culture", "My last job was toxic, so I asked about turnover here and the answer was reassuring."),
+    pytest.param("toxic_culture", "My last job was toxic, so I asked about turnover here and the answer was reassuring.",
+                 marks=JUDGEMENT_IN_NEGATION),
     pytest.param("discrimination", "No discrimination that I noticed; they only asked if I had the right to work here.",
                  marks=JUDGEMENT_IN_NEGATION),
 ]
