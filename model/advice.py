@@ -84,7 +84,6 @@ AFTER_FOLLOW_UP: dict[str, str] = {
     "end_interview": ("No thank-you note is needed. If you want a record, send a one-line e-mail withdrawing. Write "
                       "down what was said, with the date and names, while you remember it."),
 }
-DURING_FOLLOW_UP = FOLLOW_UP
 
 
 def _title(category: str) -> str:
@@ -148,7 +147,7 @@ def advise(decision: Decision, flagged: list[str], probs: Mapping[str, float], t
             script += f" If you want to test the concern first, ask: \"{CAUTION_QUESTIONS[top]}\""
     else:
         script = CONTINUE_SCRIPT
-    follow_up = (AFTER_FOLLOW_UP if stage == "after" else DURING_FOLLOW_UP)[action]
+    follow_up = (AFTER_FOLLOW_UP if stage == "after" else FOLLOW_UP)[action]
     if stage == "after":
         script = (AFTER_CONTINUE_SCRIPT if action == "continue" else "What you could have said: " + script)
     if "scam" in flagged:

@@ -1,5 +1,5 @@
 """Parts of the one persisted scikit-learn Pipeline: `features` (TF-IDF) and `clf` (one-vs-rest logistic
-regression), assembled as Pipeline([("features", ...), ("clf", ...)]) by training/train.py; and the recommender."""
+regression), assembled as Pipeline([("features", ...), ("clf", ...)]) by training/train.py."""
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +22,3 @@ def build_features(features: str = "word", word_ngram_max: int = 2, min_df: int 
 def build_classifier(C: float = 4.0, class_weight: str | None = "balanced", seed: int = 0) -> OneVsRestClassifier:
     return OneVsRestClassifier(LogisticRegression(C=C, class_weight=class_weight, solver="liblinear",
                                                   max_iter=2000, random_state=seed))
-
-
-def build_recommender(C: float = 1.0, seed: int = 0) -> LogisticRegression:
-    """Multinomial logistic regression over the four actions."""
-    return LogisticRegression(C=C, max_iter=3000, class_weight="balanced", random_state=seed)

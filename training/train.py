@@ -157,13 +157,12 @@ def out_of_fold_scores(texts: list[str], fold_list, pipes) -> tuple[np.ndarray, 
 
 
 def fit_stacker(whole: np.ndarray, best: np.ndarray, n_sentences: np.ndarray, Y: np.ndarray,
-                seed: int, l2: float = 1.0) -> Combiner:
+                l2: float = 1.0) -> Combiner:
     """Per category, a logistic regression over `stack_features` (whole and best-sentence logits, length),
     with the best-sentence weights (alone and times length) held at or above zero: a more damning
     sentence can never lower the text's probability. Unconstrained, the fit learned negative weights
     from a corpus whose long texts dwell on their flag throughout, and so buried a flag told in one
     sentence of a long real letter. L-BFGS-B with bounds (scikit-learn's solvers take none)."""
-    del seed  # deterministic: no randomness in this fit
     coef = np.zeros((Y.shape[1], 4))
     intercept = np.zeros(Y.shape[1])
     bounds = [(None, None), (0.0, None), (None, None), (0.0, None), (None, None)]
@@ -207,9 +206,9 @@ def choose_combination(Y, whole, best, n_sentences, split, fold_list, config: Tr
         if rule == "stack":
             P = np.zeros(Y.shape)
             for train_i, val_i in fold_list:
-                stacker = fit_stacker(whole[train_i], best[train_i], n_sentences[train_i], Y[train_i], config.seed)
+                stacker = fit_stacker(whole[train_i], best[train_i], n_sentences[train_i], Y[train_i])
                 P[val_i] = stacker(whole[val_i], best[val_i], n_sentences[val_i])
-            combiner = fit_stacker(whole, best, n_sentences, Y, config.seed)
+            combiner = fit_stacker(whole, best, n_sentences, Y)
         else:
             combiner = Combiner(rule)
             P = combiner(whole, best, n_sentences)

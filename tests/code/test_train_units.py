@@ -94,7 +94,7 @@ def test_stacker_never_lets_a_worse_sentence_lower_the_probability():
     whole = np.clip(Y * 0.6 + rng.random(Y.shape) * 0.4, 0.01, 0.99)
     best = np.clip(1.0 - Y * 0.5 - rng.random(Y.shape) * 0.4, 0.01, 0.99)   # misleading on purpose
     sentences = rng.integers(1, 30, n).astype(float)
-    combiner = fit_stacker(whole, best, sentences, Y, seed=0)
+    combiner = fit_stacker(whole, best, sentences, Y)
     assert (combiner.coef[:, 1] >= 0).all() and (combiner.coef[:, 3] >= 0).all()
     grid = np.linspace(0.01, 0.99, 50)
     for k in range(len(CATEGORIES)):
