@@ -348,7 +348,7 @@ class LinearTextScorer:
         Counting is per document in Python; tf, idf and the l2 norm of every (document, vectorizer)
         segment are then computed in a few vectorised numpy calls for the whole batch.
         """
-        return self._rows([[counter(doc) for counter, _ in self._counters] for doc in docs])
+        return self._rows([[_as_arrays(counter(doc)) for counter, _ in self._counters] for doc in docs])
 
     def encode_units(self, texts: Sequence[str], units: Sequence[Sequence[tuple[int, int]]]):
         """Rows for each text followed by one per span of its `units` (the same as `encode` on those
@@ -358,20 +358,12 @@ class LinearTextScorer:
         return self._rows([[counts] for text, spans in zip(texts, units)
                            for counts in self._word_units.counts(text, spans)])
 
-    def _rows(self, per_doc: list[list]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """CSR parts from per-document, per-vectorizer counts: dicts, or (indices, counts) arrays."""
-        if per_doc and per_doc[0] and isinstance(per_doc[0][0], tuple):
-            segments = [seg for segs in per_doc for seg in segs]
-            seg_ends = np.cumsum([len(i) for i, _ in segments]) if segments else np.zeros(0, dtype=np.int64)
-            flat_idx = np.concatenate([i for i, _ in segments]) if segments else np.zeros(0, dtype=np.int64)
-            flat_cnt = np.concatenate([c for _, c in segments]) if segments else np.zeros(0)
-        else:
-            flat_idx, flat_cnt, seg_ends = [], [], []
-            for segments in per_doc:
-                for counts in segments:
-                    flat_idx.extend(counts)
-                    flat_cnt.extend(counts.values())
-                    seg_ends.append(len(flat_idx))
+    def _rows(self, per_doc: list[list[tuple[np.ndarray, np.ndarray]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CSR parts from per-document, per-vectorizer (vocabulary indices, counts) arrays."""
+        segments = [seg for segs in per_doc for seg in segs]
+        seg_ends = np.cumsum([len(i) for i, _ in segments]) if segments else np.zeros(0, dtype=np.int64)
+        flat_idx = np.concatenate([i for i, _ in segments]) if segments else np.zeros(0, dtype=np.int64)
+        flat_cnt = np.concatenate([c for _, c in segments]) if segments else np.zeros(0)
         n_docs = len(per_doc)
         idx = np.array(flat_idx, dtype=np.int64)
         ends = np.array(seg_ends, dtype=np.int64)

@@ -203,6 +203,12 @@ def _override_text(selection: dict[str, Any]) -> str:
             f"{row['macro_f1']:.3f} with it).")
 
 
+def write_metrics(out: Path, metrics: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+    """metrics.json: the figures (without the per-row probabilities) and any extra sections."""
+    payload = {k: v for k, v in metrics.items() if k != "test_probabilities"} | (extra or {})
+    (out / "metrics.json").write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def dev_section(dev: dict[str, Any] | None) -> str:
     """The model card's section on the real-account development set, when it was evaluated."""
     if not dev:
@@ -221,9 +227,7 @@ def dev_section(dev: dict[str, Any] | None) -> str:
 def write_reports(out: Path, metrics: dict[str, Any], meta: dict[str, Any], selection: dict[str, Any],
                   Y_test: np.ndarray, P_test: np.ndarray, errors: list[dict[str, Any]], context: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    payload = {k: v for k, v in metrics.items() if k != "test_probabilities"}
-    payload.update({"metadata": meta, "selection": selection, "worst_errors": errors})
-    (out / "metrics.json").write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_metrics(out, metrics, {"metadata": meta, "selection": selection, "worst_errors": errors})
     plot_pr_curves(Y_test, P_test, out / "pr_curves.png")
     plot_confusion(metrics["model"]["recommendation_confusion"], out / "recommendation_confusion.png")
     plot_calibration(Y_test, P_test, out / "calibration.png")
@@ -260,8 +264,7 @@ def write_reports(out: Path, metrics: dict[str, Any], meta: dict[str, Any], sele
 def write_evaluation(out: Path, metrics: dict[str, Any]) -> None:
     """`redflags evaluate --report DIR`: the figures as JSON, a Markdown table and the plots."""
     out.mkdir(parents=True, exist_ok=True)
-    payload = {k: v for k, v in metrics.items() if k != "test_probabilities"}
-    (out / "metrics.json").write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_metrics(out, metrics)
     (out / "evaluation.md").write_text(f"# Evaluation of {metrics['source']['file']}\n\n{headline_table(metrics)}\n",
                                        encoding="utf-8")
     plot_confusion(metrics["model"]["recommendation_confusion"], out / "recommendation_confusion.png")
