@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from redflags.config import MAX_TEXT_CHARS
+from redflags.model.inputs import text_problem
 from redflags.model.predict import Predictor
 from redflags.model.taxonomy import CATEGORIES
 
@@ -32,25 +32,27 @@ def check_columns(columns, text_column: str, evidence: bool = False) -> None:
         raise FrameError(f"the input already has column(s) {clash}, which the scorer writes; rename them first")
 
 
-def row_problem(value) -> str:
-    """Why a cell cannot be scored, or '' when it can."""
+def cell_text(value):
+    """A cell as the text to score: missing cells (NaN, NA, None) as None, other non-strings (a parquet
+    column of numbers) as their string form."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "missing text"
-    if not isinstance(value, str):
-        value = str(value)
-    if not value.strip():
-        return "blank text"
-    if len(value) > MAX_TEXT_CHARS:
-        return f"text over {MAX_TEXT_CHARS} characters ({len(value)})"
-    return ""
+        return None
+    return value if isinstance(value, str) else str(value)
 
 
-def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str, evidence: bool = False) -> pd.DataFrame:
+def row_problem(value) -> str:
+    """Why a cell cannot be scored, or '' when it can: the core's text rule, as the API and CLI apply it."""
+    return text_problem(cell_text(value))
+
+
+def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str, evidence: bool = False,
+                thresholds: dict[str, float] | None = None) -> pd.DataFrame:
     """Return `frame` with the score columns appended; rows that cannot be scored keep an `error` and blanks."""
-    values = frame[text_column].tolist()
-    problems = [row_problem(v) for v in values]
+    values = [cell_text(v) for v in frame[text_column].tolist()]
+    problems = [text_problem(v) for v in values]
     good = [i for i, p in enumerate(problems) if not p]
-    predictions = predictor.predict([str(values[i]) for i in good], evidence=evidence)
+    predictions = predictor.predict([values[i] for i in good], evidence=evidence, thresholds=thresholds,
+                                    advice=False)
     n = len(frame)
     probs = np.full((n, len(CATEGORIES)), np.nan)
     flags = [""] * n

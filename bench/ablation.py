@@ -59,7 +59,7 @@ def main() -> None:
     for name in args.variants.split(","):
         config = variant_config(base, **VARIANTS[name])
         started = time.perf_counter()
-        bundle, _ = train_bundle(train_texts, corpus.Y[train_idx], corpus.recommendations[train_idx], config,
+        bundle, _, _ = train_bundle(train_texts, corpus.Y[train_idx], corpus.recommendations[train_idx], config,
                                  corpus.sha256)
         seconds = time.perf_counter() - started
         predictor = Predictor(bundle)

@@ -1,7 +1,8 @@
 """Persist and load the model bundle: one joblib file plus a JSON sidecar with its SHA-256 and metadata.
 
 Loading checks the sidecar *before* unpickling (a pickle runs code when loaded, so an artifact whose
-digest does not match is never opened) and refuses an artifact made with another scikit-learn.
+digest does not match is never opened) and refuses a bundle of another format (`model/bundle.py`). The
+bundle holds plain data and arrays only, so it does not depend on the installed scikit-learn.
 
 On disk, `save_bundle(bundle, "dir/model.joblib")` makes::
 
@@ -31,13 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-import sklearn
 
+from redflags.model.bundle import BUNDLE_FORMAT, BundleError, ModelBundle
 from redflags.model.predict import Predictor
 
-# The bundle's layout: 2 = pipeline + advice policy (format 1 had a text recommender). Bump on any change
-# a loader must know about; training/train.py `make_bundle` writes it.
-BUNDLE_FORMAT = 2
 RETRAIN_HINT = "Run `make train` (or `redflags train`) to build a fresh model."
 CURRENT = "current"        # the pointer inside the versions folder
 KEEP_VERSIONS = 3          # version folders kept (the current one is always kept)
@@ -67,12 +65,12 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_versions(path: Path, meta: dict[str, Any]) -> None:
-    trained_with = meta.get("sklearn_version")
-    if trained_with != sklearn.__version__:
-        raise ArtifactError(
-            f"{path} was made with scikit-learn {trained_with}, but {sklearn.__version__} is installed; "
-            f"pickles do not carry across versions. {RETRAIN_HINT}")
+def _check_format(path: Path, meta: dict[str, Any]) -> None:
+    """Refuse, before unpickling, a bundle whose sidecar names another format (older sidecars name none)."""
+    found = meta.get("bundle_format", 2)
+    if found != BUNDLE_FORMAT:
+        raise ArtifactError(f"{path} holds a model bundle of format {found}; this code reads format "
+                            f"{BUNDLE_FORMAT}. {RETRAIN_HINT}")
 
 
 def _digest_mismatch(path: Path, expected: str, actual: str) -> ArtifactError:
@@ -168,7 +166,7 @@ def _prune(store: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # saving
 
-def save_bundle(bundle: dict[str, Any], path: str | Path) -> dict[str, Any]:
+def save_bundle(bundle: ModelBundle, path: str | Path) -> dict[str, Any]:
     """Write the bundle and its sidecar as one new version and switch readers to it atomically; return the
     sidecar's content. `path` (and its sidecar) afterwards always name a complete, matching pair."""
     path = Path(path)
@@ -184,7 +182,8 @@ def save_bundle(bundle: dict[str, Any], path: str | Path) -> dict[str, Any]:
     try:
         model = staging / path.name
         _write_file(model, lambda fh: joblib.dump(bundle, fh, compress=3))
-        meta = dict(bundle["metadata"])
+        meta = dict(bundle.metadata)
+        meta["bundle_format"] = bundle.format
         meta["artifact_sha256"] = sha256_of(model)
         meta["artifact_file"] = path.name
         _write_file(sidecar_path(model),
@@ -271,36 +270,36 @@ def read_sidecar(path: str | Path) -> dict[str, Any]:
 
 
 def verify_artifact(path: str | Path) -> dict[str, Any]:
-    """Check sidecar, digest and scikit-learn version without unpickling; return the sidecar."""
+    """Check sidecar, digest and bundle format without unpickling; return the sidecar."""
     path = Path(path)
     meta, _, _ = _read_pair(path, read_bytes=False)
-    _check_versions(path, meta)
+    _check_format(path, meta)
     return meta
 
 
-def load_bundle(path: str | Path) -> dict[str, Any]:
-    """Verify digest and versions, then unpickle the very bytes that were hashed (so the file cannot
-    be swapped between check and load). Raises ArtifactError with what is wrong and what to do."""
+def load_bundle(path: str | Path) -> ModelBundle:
+    """Verify digest and format, then unpickle the very bytes that were hashed (so the file cannot
+    be swapped between check and load), then check the bundle is complete. Raises ArtifactError with what
+    is wrong and what to do."""
     path = Path(path)
     meta, data, _ = _read_pair(path, read_bytes=True)
-    _check_versions(path, meta)
+    _check_format(path, meta)
     try:
         bundle = joblib.load(io.BytesIO(data))
     except Exception as exc:  # a pickle can fail in many ways; all mean the same to the caller
         raise ArtifactError(f"{path} could not be unpickled ({type(exc).__name__}: {exc}). {RETRAIN_HINT}") from exc
-    if not isinstance(bundle, dict) or "pipeline" not in bundle:
-        raise ArtifactError(f"{path} does not hold a red-flag model bundle. {RETRAIN_HINT}")
-    if bundle.get("format") != BUNDLE_FORMAT:
+    if isinstance(bundle, dict):   # formats 1 and 2 were dicts around a pickled scikit-learn Pipeline
         raise ArtifactError(f"{path} holds a model bundle of format {bundle.get('format', 1)}; this code reads format "
-                            f"{BUNDLE_FORMAT} (the advice policy replaced the action classifier). {RETRAIN_HINT}")
+                            f"{BUNDLE_FORMAT}. {RETRAIN_HINT}")
+    if not isinstance(bundle, ModelBundle):
+        raise ArtifactError(f"{path} does not hold a red-flag model bundle. {RETRAIN_HINT}")
+    try:
+        bundle.validate()
+    except (BundleError, ValueError, AttributeError, TypeError) as exc:
+        raise ArtifactError(f"{path} holds an incomplete or inconsistent model bundle ({exc}). {RETRAIN_HINT}") from exc
     return bundle
 
 
 def load_predictor(path: str | Path) -> Predictor:
     """The one loading function used by the service, the CLI and the batch scorer."""
-    bundle = load_bundle(path)
-    try:
-        return Predictor(bundle)
-    except (KeyError, ValueError, AttributeError, TypeError) as exc:
-        raise ArtifactError(f"{path} holds an incomplete or incompatible model bundle ({exc!r}). "
-                            f"{RETRAIN_HINT}") from exc
+    return Predictor(load_bundle(path))

@@ -8,7 +8,22 @@ from pathlib import Path
 
 from redflags.model.taxonomy import CATEGORIES
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def project_home(environ=None, package_dir: Path | None = None, cwd: Path | None = None) -> Path:
+    """Where data/, model/artifacts/ and reports/ live: $REDFLAGS_HOME when set; else the source checkout
+    the package runs from (an editable install: a pyproject.toml beside the package); else the current
+    folder (an installed wheel, whose package folder is inside site-packages)."""
+    env = os.environ if environ is None else environ
+    if env.get("REDFLAGS_HOME"):
+        return Path(env["REDFLAGS_HOME"]).expanduser().resolve()
+    checkout = (package_dir or Path(__file__).resolve().parent).parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "redflags" / "config.py").is_file():
+        return checkout
+    return (cwd or Path.cwd()).resolve()
+
+
+PROJECT_ROOT = project_home()
 DEFAULT_DATA = PROJECT_ROOT / "data" / "anecdotes.csv"
 DEFAULT_MODEL_DIR = PROJECT_ROOT / "model" / "artifacts"
 DEFAULT_MODEL_PATH = DEFAULT_MODEL_DIR / "model.joblib"
@@ -17,7 +32,6 @@ DEFAULT_TRAIN_CONFIG = Path(__file__).resolve().parent / "train_config.toml"
 # The real-account development set, beside the checkout: only ever scored, never trained on.
 DEFAULT_DEV = PROJECT_ROOT.parent / "shared" / "dev" / "real_dev.csv"
 
-MAX_TEXT_CHARS = 20_000
 
 
 class ConfigError(ValueError):

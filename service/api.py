@@ -12,8 +12,10 @@ from redflags.batch.frame import (PROBABILITY_FORMAT, FrameError, escape_formula
                                   score_frame)
 from redflags.model.predict import Predictor
 from redflags.model.taxonomy import CATEGORY_LIST, RECOMMENDATION_MEANING
+from redflags.service.openapi import documented
 from redflags.service.problems import ApiProblem, validation_errors
-from redflags.service.schemas import BatchItem, BatchRequest, ClassifyRequest
+from redflags.service.schemas import (BatchItem, BatchRequest, BatchResponse, ClassifyRequest, ClassifyResponse,
+                                      LabelsResponse, ModelResponse)
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 log = logging.getLogger("redflags.api")
@@ -49,6 +51,9 @@ def _record(n_texts: int, chars: int) -> None:
 
 
 @bp.post("/classify")
+@documented(summary="Classify one anecdote", request=ClassifyRequest, secured=True,
+            responses={200: (ClassifyResponse, "Red flags, scores, evidence and a recommendation")},
+            problems=(400, 413, 415, 422, 503))
 def classify():
     req = json_body(ClassifyRequest)
     model = predictor()
@@ -60,6 +65,9 @@ def classify():
 
 
 @bp.post("/classify/batch")
+@documented(summary="Classify up to 1,000 anecdotes; a bad item gets its own error", request=BatchRequest,
+            secured=True, responses={200: (BatchResponse, "One result or error per item, in order")},
+            problems=(400, 413, 415, 422, 503))
 def classify_batch():
     max_items = current_app.config["MAX_BATCH_ITEMS"]
     data = request.get_json(silent=True) if request.is_json else None
@@ -82,13 +90,28 @@ def classify_batch():
         positions.append(index)
     _record(len(texts), sum(map(len, texts)))
     context = req.context.model_dump() if req.context else None
-    for index, prediction in zip(positions, model.predict(texts, context=context, evidence=req.evidence)):
+    for index, prediction in zip(positions, model.predict(texts, context=context, evidence=req.evidence,
+                                                           thresholds=req.thresholds)):
         results[index]["result"] = prediction.to_dict()
     errors = sum(1 for r in results if r["error"])
     return {"model_version": model.version, "count": len(results), "errors": errors, "results": results}
 
 
 @bp.post("/score-csv")
+@documented(
+    summary="Score a CSV of texts (raw body or an upload named `file`); returns the CSV with score columns. "
+            "At most REDFLAGS_MAX_CSV_ROWS rows (413 beyond).", secured=True,
+    parameters=(
+        {"name": "text_column", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1}},
+        {"name": "evidence", "in": "query", "required": False, "schema": {"type": "string", "enum": ["true", "false"]}},
+        {"name": "keep_formulas", "in": "query", "required": False,
+         "description": "true: write cells starting with = + - @ as they are (by default they get a leading ' so "
+                        "a spreadsheet does not run them)", "schema": {"type": "string", "enum": ["true", "false"]}}),
+    request_content={"text/csv": {"schema": {"type": "string"}},
+                     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+                         "file": {"type": "string", "format": "binary"}}}}},
+    responses={200: (None, "The scored CSV")}, response_content={200: {"text/csv": {"schema": {"type": "string"}}}},
+    problems=(400, 413, 415, 422, 503))
 def score_csv():
     """A CSV as the raw body (text/csv) or as a multipart upload named `file`; returns the scored CSV."""
     text_column = request.args.get("text_column") or request.form.get("text_column")
@@ -125,6 +148,7 @@ def score_csv():
 
 
 @bp.get("/labels")
+@documented(summary="The taxonomy", secured=True, responses={200: (LabelsResponse, "Categories and actions")})
 def labels():
     return {
         "categories": [{"id": c.id, "title": c.title, "description": c.description, "severity": c.severity}
@@ -134,6 +158,8 @@ def labels():
 
 
 @bp.get("/model")
+@documented(summary="Model metadata and metrics", secured=True, responses={200: (ModelResponse, "Metadata")},
+            problems=(503,))
 def model_info():
     model = predictor()
     return {"model_version": model.version, "metadata": model.metadata}

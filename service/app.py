@@ -11,10 +11,12 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_limiter import Limiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from redflags.config import MAX_TEXT_CHARS, Settings
+from redflags.config import Settings
+from redflags.model.inputs import MAX_TEXT_CHARS
 from redflags.model.artifact import ArtifactError, load_predictor
 from redflags.service import api, problems
-from redflags.service.openapi import build_openapi
+from redflags.service.openapi import build_openapi, documented
+from redflags.service.schemas import HealthResponse
 
 log = logging.getLogger("redflags.service")
 
@@ -129,10 +131,13 @@ def _init_limiter(app: Flask) -> None:
 
 def _register_site(app: Flask) -> None:
     @app.get("/healthz")
+    @documented(summary="Alive", responses={200: (HealthResponse, "The process is up")})
     def healthz():
         return {"status": "ok"}
 
     @app.get("/readyz")
+    @documented(summary="Model loaded and verified",
+                responses={200: (HealthResponse, "Ready"), 503: (HealthResponse, "Not ready, with the reason")})
     def readyz():
         state = app.extensions["redflags"]
         if state["predictor"] is None:  # the reason (with file paths) is in the server log, not shown here
@@ -140,10 +145,12 @@ def _register_site(app: Flask) -> None:
         return {"status": "ready", "model_version": state["predictor"].version}
 
     @app.get("/openapi.json")
+    @documented(summary="This document", hidden=True, responses={200: (None, "OpenAPI 3.1")})
     def openapi():
-        return build_openapi(auth=bool(app.config["API_KEYS"]))
+        return build_openapi(app, auth=bool(app.config["API_KEYS"]))
 
     @app.get("/")
+    @documented(summary="The web page", hidden=True, responses={200: (None, "HTML")})
     def index():
         return render_template("index.html", max_chars=MAX_TEXT_CHARS, needs_key=bool(app.config["API_KEYS"]))
 

@@ -1,18 +1,37 @@
 """Request and response schemas: they validate requests and generate the OpenAPI document."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
-from redflags.config import MAX_TEXT_CHARS
+from redflags.model.inputs import MAX_TEXT_CHARS, OFFSET_UNIT, TEXT_RULE, InputError, check_thresholds, require_text
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
 
 CategoryId = Literal[CATEGORIES]  # type: ignore[valid-type]
 ActionId = Literal[RECOMMENDATIONS]  # type: ignore[valid-type]
-# A text must hold at least one non-space character; the limit is in characters.
-Text = Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=r"\S",
-             description=f"The anecdote, 1 to {MAX_TEXT_CHARS} characters, not only white space.")
+
+
+def core_rule(check: Callable[[Any], Any]) -> AfterValidator:
+    """Run one of the core's input checks (`redflags.model.inputs`) with its own message, so the API says
+    exactly what the batch scorer and the CLI say about the same input."""
+    def run(value):
+        try:
+            return check(value)
+        except InputError as exc:
+            raise PydanticCustomError("invalid_input", str(exc)) from None
+    return AfterValidator(run)
+
+
+# The rule itself is the core's; the JSON-schema keywords only describe it in the OpenAPI document.
+Text = Annotated[str, core_rule(require_text), Field(
+    description=f"The anecdote: {TEXT_RULE}.",
+    json_schema_extra={"minLength": 1, "maxLength": MAX_TEXT_CHARS, "pattern": r"\S"})]
+Thresholds = Annotated[dict[CategoryId, Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]] | None,
+                       core_rule(lambda v: None if v is None else check_thresholds(v)),
+                       Field(description="Per-category decision thresholds in [0, 1] that override the model's.")]
 
 
 # Requests are validated strictly: 0 is not a boolean and "1" is not a number.
@@ -30,19 +49,18 @@ class Context(BaseModel):
 
 class ClassifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    text: str = Text
+    text: Text
     context: Context | None = None
     evidence: bool = True
-    thresholds: dict[CategoryId, Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]] | None = Field(
-        None, description="Per-category decision thresholds in [0, 1] that override the model's.")
+    thresholds: Thresholds = None
 
 
 class EvidenceOut(BaseModel):
     """A span of the submitted text. Offsets count Unicode code points (as Python's str does), not
     UTF-16 units: in JavaScript slice `Array.from(text)`, not `text` itself."""
     text: str
-    start: int = Field(ge=0, description="Offset of the first code point, counted in Unicode code points.")
-    end: int = Field(ge=0, description="Offset just past the last code point, counted in Unicode code points.")
+    start: int = Field(ge=0, description=f"Offset of the first character, counted in {OFFSET_UNIT}.")
+    end: int = Field(ge=0, description=f"Offset just past the last character, counted in {OFFSET_UNIT}.")
 
 
 class RedFlagOut(BaseModel):
@@ -74,7 +92,7 @@ class BatchItem(BaseModel):
     """One item; validated on its own so that a bad item does not fail the batch."""
     model_config = ConfigDict(strict=True)
     id: str | int | None = None
-    text: str = Text
+    text: Text
 
 
 class BatchRequest(BaseModel):
@@ -83,6 +101,7 @@ class BatchRequest(BaseModel):
                               description="Up to 1,000 objects {id?, text}; each is validated on its own.")
     context: Context | None = None
     evidence: bool = True
+    thresholds: Thresholds = None
 
 
 class ItemError(BaseModel):

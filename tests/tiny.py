@@ -1,6 +1,7 @@
 """A tiny model trained in memory, for code and app tests that must not depend on the real corpus."""
 from __future__ import annotations
 
+from redflags.model.bundle import ModelBundle
 from redflags.model.policy import AdvicePolicy
 from redflags.model.taxonomy import CATEGORIES
 from redflags.training.data import label_matrix
@@ -36,10 +37,14 @@ TINY = [
 ]
 
 
-def tiny_bundle() -> dict:
+def tiny_pipeline(features: str = "word+char"):
+    """A fitted scikit-learn Pipeline on TINY: what the exported scorer must reproduce."""
     texts = [t for t, _, _ in TINY]
     Y = label_matrix([labels for _, labels, _ in TINY])
-    params = {"features": "word+char", "word_ngram_max": 2, "min_df": 1, "C": 20.0, "class_weight": "balanced"}
-    pipeline, _ = fit_final(texts, Y, params, seed=0)
-    return make_bundle(pipeline, AdvicePolicy(margin=0.05, kind="severity"), "whole", {c: 0.5 for c in CATEGORIES},
-                       "tiny", {"params": params})
+    params = {"features": features, "word_ngram_max": 2, "min_df": 1, "C": 20.0, "class_weight": "balanced"}
+    return fit_final(texts, Y, params, seed=0)[0]
+
+
+def tiny_bundle() -> ModelBundle:
+    return make_bundle(tiny_pipeline(), AdvicePolicy(margin=0.05, kind="severity"), "whole",
+                       {c: 0.5 for c in CATEGORIES}, "tiny", {"params": {"features": "word+char"}})

@@ -9,7 +9,7 @@ from sklearn.metrics import (accuracy_score, brier_score_loss, confusion_matrix,
                              precision_recall_fscore_support)
 
 from redflags.model.policy import contract_violations
-from redflags.model.predict import Prediction
+from redflags.model.results import Prediction
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
 from redflags.training.baselines import (TenLineBaseline, keyword_actions, keyword_flags, majority_action,
                                          prior_probabilities)

@@ -28,7 +28,7 @@ def run_training(data: Path, model_path: Path, reports: Path, config: TrainConfi
     train_idx, test_idx = split(Y, rec, config.test_size, config.seed)
     echo(f"corpus: {len(corpus)} rows ({corpus.sha256[:12]}); train {len(train_idx)}, held-out {len(test_idx)}")
 
-    bundle, selection = train_bundle([texts[i] for i in train_idx], Y[train_idx], rec[train_idx], config,
+    bundle, selection, pipeline = train_bundle([texts[i] for i in train_idx], Y[train_idx], rec[train_idx], config,
                                      corpus_sha256=corpus.sha256)
     predictor = Predictor(bundle)
     test_texts = [texts[i] for i in test_idx]
@@ -37,7 +37,7 @@ def run_training(data: Path, model_path: Path, reports: Path, config: TrainConfi
     metrics = evaluate(predictions, test_texts, Y[test_idx], rec[test_idx], Y[train_idx], rec[train_idx],
                        train_texts, config.seed)
     metrics["text_recommender_before"] = {"recommendation_accuracy": text_recommender_accuracy(
-        bundle["pipeline"].named_steps["features"], train_texts, rec[train_idx], test_texts, rec[test_idx],
+        pipeline.named_steps["features"], train_texts, rec[train_idx], test_texts, rec[test_idx],
         config.seed)}
     if dev is not None and dev.is_file():
         metrics["real_dev"] = evaluate_labelled(predictor, dev, train_data=data, config=config)
@@ -45,7 +45,7 @@ def run_training(data: Path, model_path: Path, reports: Path, config: TrainConfi
     errors = error_examples(predictions, [ids[i] for i in test_idx], Y[test_idx], rec[test_idx])
 
     model = metrics["model"]
-    bundle["metadata"]["metrics"] = {
+    bundle.metadata["metrics"] = {
         "macro_f1": model["macro_f1"], "micro_f1": model["micro_f1"],
         "recommendation_accuracy": model["recommendation_accuracy"],
         "per_category_f1": {c: v["f1"] for c, v in model["per_category"].items()},
@@ -54,7 +54,7 @@ def run_training(data: Path, model_path: Path, reports: Path, config: TrainConfi
     }
     if "real_dev" in metrics:
         dev_model = metrics["real_dev"]["model"]
-        bundle["metadata"]["metrics"]["real_dev"] = {
+        bundle.metadata["metrics"]["real_dev"] = {
             "macro_f1": dev_model["macro_f1"], "recommendation_accuracy": dev_model["recommendation_accuracy"],
             "rows": metrics["real_dev"]["source"]["rows"]}
     meta = save_bundle(bundle, model_path)

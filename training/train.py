@@ -25,12 +25,14 @@ from sklearn.pipeline import Pipeline
 
 from redflags import __version__
 from redflags.config import TrainConfig
-from redflags.model.artifact import BUNDLE_FORMAT
+from redflags.model.bundle import ModelBundle
+from redflags.model.combine import Combiner, apply_override, stack_features
 from redflags.model.pipeline import build_classifier, build_features
 from redflags.model.policy import (RANK, AdvicePolicy, choose_margin, fit_ordinal, learned_branch_target,
                                    policy_features)
-from redflags.model.predict import Combiner, LinearTextScorer, apply_override, score_texts, stack_features
+from redflags.model.scoring import score_texts
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
+from redflags.model.tfidf import LinearScorer
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +152,7 @@ def out_of_fold_scores(texts: list[str], fold_list, pipes) -> tuple[np.ndarray, 
     n_sentences = np.ones(n)
     split = np.zeros(n, dtype=bool)
     for (_, val_i), pipe in zip(fold_list, pipes):
-        scored = score_texts(LinearTextScorer(pipe), [texts[i] for i in val_i])
+        scored = score_texts(LinearScorer.from_pipeline(pipe), [texts[i] for i in val_i])
         whole[val_i], best[val_i], n_sentences[val_i] = scored.whole, scored.best_sentence, scored.n_sentences
         split[val_i] = scored.split
     return whole, best, n_sentences, split
@@ -312,35 +314,35 @@ def training_code_sha256() -> str:
     return digest.hexdigest()
 
 
-def make_bundle(pipeline: Pipeline, policy: AdvicePolicy, rule: str, thresholds: dict[str, float],
-                corpus_sha256: str = "", extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The persisted object: the fitted pipeline, advice policy, decision settings and metadata."""
+def make_bundle(pipeline: Pipeline, policy: AdvicePolicy, combiner: Combiner | str, thresholds: dict[str, float],
+                corpus_sha256: str = "", extra: dict[str, Any] | None = None) -> ModelBundle:
+    """The persisted model: the pipeline's TF-IDF features and coefficients exported as plain data, the
+    whole/sentence combination, thresholds, advice policy and metadata."""
+    combiner = Combiner(combiner) if isinstance(combiner, str) else combiner
+    scorer = LinearScorer.from_pipeline(pipeline)
     now = datetime.now(timezone.utc)
-    return {
-        "format": BUNDLE_FORMAT,
-        "pipeline": pipeline,
-        "policy": policy,
-        "combine": rule,
-        "thresholds": dict(thresholds),
-        "metadata": {
+    return ModelBundle(
+        features=scorer.features, coef=scorer.coef, intercept=scorer.intercept, combiner=combiner,
+        thresholds=dict(thresholds), policy=policy,
+        metadata={
             "model_version": f"{__version__}+{corpus_sha256[:8] or 'adhoc'}.{now:%Y%m%d%H%M%S}",
             "trained_at": now.isoformat(timespec="seconds"),
             "corpus_sha256": corpus_sha256,
             "training_code_sha256": training_code_sha256(),
             "package_version": __version__,
-            "sklearn_version": sklearn.__version__,
+            "trained_with_sklearn": sklearn.__version__,
             "python_version": platform.python_version(),
-            "combine_rule": rule,
+            "combine_rule": combiner.rule,
             "advice_policy": policy.kind,
             "thresholds": dict(thresholds),
             **(extra or {}),
         },
-    }
+    )
 
 
 def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: TrainConfig,
-                 corpus_sha256: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
-    """Fit everything on (texts, Y, rec) and return (bundle, selection report)."""
+                 corpus_sha256: str = "") -> tuple[ModelBundle, dict[str, Any], Pipeline]:
+    """Fit everything on (texts, Y, rec) and return (bundle, selection report, the fitted pipeline)."""
     started = time.perf_counter()
     fold_list = folds(Y, rec, config.cv_folds, config.seed)
     search, pipes, matrices = cross_validate(texts, Y, fold_list, config)
@@ -363,7 +365,6 @@ def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: Train
         "advice_policy": policy_rows, "advice_policy_kind": policy.kind, "advice_margin": policy.margin,
         "cv_seconds": round(time.perf_counter() - started, 1),
     }
-    bundle = make_bundle(pipeline, policy, rule, thresholds, corpus_sha256,
+    bundle = make_bundle(pipeline, policy, combiner, thresholds, corpus_sha256,
                          {"n_train": len(texts), "params": search.params})
-    bundle["combiner"] = {"coef": combiner.coef, "intercept": combiner.intercept, "override": combiner.override}
-    return bundle, selection
+    return bundle, selection, pipeline

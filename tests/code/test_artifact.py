@@ -1,4 +1,4 @@
-"""Loading refuses a tampered artifact, a missing sidecar and another scikit-learn, saying what to do."""
+"""Loading refuses a tampered artifact, a missing sidecar and a bundle of another format, saying what to do."""
 import json
 import os
 import shutil
@@ -25,7 +25,7 @@ def test_round_trip_and_metadata(artifact):
     predictor = load_predictor(artifact)
     meta = json.loads(sidecar_path(artifact).read_text())
     assert predictor.version == meta["model_version"]
-    for key in ("trained_at", "corpus_sha256", "sklearn_version", "python_version", "artifact_sha256"):
+    for key in ("trained_at", "corpus_sha256", "bundle_format", "python_version", "artifact_sha256"):
         assert key in meta
 
 
@@ -50,12 +50,13 @@ def test_missing_artifact(tmp_path):
         load_predictor(tmp_path / "none.joblib")
 
 
-def test_other_sklearn_version_is_refused(artifact):
+def test_a_sidecar_naming_another_format_is_refused_before_unpickling(artifact, monkeypatch):
     side = sidecar_path(artifact)
     meta = json.loads(side.read_text())
-    meta["sklearn_version"] = "0.24.2"
+    meta["bundle_format"] = 2
     side.write_text(json.dumps(meta))
-    with pytest.raises(ArtifactError, match="made with scikit-learn 0.24.2"):
+    monkeypatch.setattr("joblib.load", lambda *_: pytest.fail("unpickled a bundle of another format"))
+    with pytest.raises(ArtifactError, match="format 2.*make train"):
         load_predictor(artifact)
 
 
@@ -64,7 +65,7 @@ def test_save_is_atomic_and_leaves_no_temp_files(tmp_path):
     path = tmp_path / "m" / "model.joblib"
     bundle = tiny_bundle()
     for i in range(KEEP_VERSIONS + 2):
-        bundle["metadata"]["note"] = i
+        bundle.metadata["note"] = i
         meta = save_bundle(bundle, path)
     store = versions_dir(path)
     assert sorted(p.name for p in path.parent.iterdir()) == [store.name, "model.joblib", "model.joblib.json"]
@@ -84,15 +85,15 @@ def test_a_plain_legacy_pair_is_read_and_replaced_by_the_next_save(artifact):
     it switches to the linked layout."""
     load_predictor(artifact)
     bundle = tiny_bundle()
-    bundle["metadata"]["note"] = "new"
+    bundle.metadata["note"] = "new"
     save_bundle(bundle, artifact)
     assert artifact.is_symlink() and sidecar_path(artifact).is_symlink()
-    assert load_bundle(artifact)["metadata"]["note"] == "new"
+    assert load_bundle(artifact).metadata["note"] == "new"
 
 
 def _two_bundles():
     first, second = tiny_bundle(), tiny_bundle()
-    first["metadata"]["note"], second["metadata"]["note"] = "first", "second"
+    first.metadata["note"], second.metadata["note"] = "first", "second"
     return first, second
 
 
@@ -107,7 +108,7 @@ def test_a_reader_between_any_two_steps_of_a_save_sees_one_whole_pair(tmp_path, 
     def read():
         try:
             verify_artifact(path)
-            seen.append(load_bundle(path)["metadata"]["note"])
+            seen.append(load_bundle(path).metadata["note"])
         except ArtifactError as exc:
             errors.append(str(exc))
 
@@ -183,12 +184,12 @@ def test_unpicklable_artifact_is_an_artifact_error(tmp_path):
     """A file whose digest matches its sidecar but is not a model: refused with a message, not a crash."""
     import hashlib
 
-    import sklearn
+    from redflags.model.bundle import BUNDLE_FORMAT
 
     path = tmp_path / "model.joblib"
     path.write_bytes(b"not a pickle at all")
     sidecar_path(path).write_text(json.dumps({"artifact_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                                              "sklearn_version": sklearn.__version__}))
+                                              "bundle_format": BUNDLE_FORMAT}))
     with pytest.raises(ArtifactError, match="could not be unpickled"):
         load_predictor(path)
 
@@ -236,7 +237,7 @@ def test_a_broken_advice_policy_is_refused_at_load_not_mid_request(tmp_path):
     policy = AdvicePolicy(0.0, "severity")
     object.__setattr__(policy, "kind", "ordinal")   # what a hand-edited or older pickle could hold
     object.__setattr__(policy, "ordinal", OrdinalModel(-np.ones(19), np.array([0.0, 1.0])))
-    bundle["policy"] = policy
+    bundle.policy = policy
     path = tmp_path / "model.joblib"
     save_bundle(bundle, path)
     with pytest.raises(ArtifactError, match="non-negative"):
@@ -244,9 +245,33 @@ def test_a_broken_advice_policy_is_refused_at_load_not_mid_request(tmp_path):
 
 
 def test_a_bundle_of_an_older_format_is_refused_with_what_to_do(tmp_path):
+    """Formats 1 and 2 were dicts around a pickled Pipeline; a sidecar of that time names no format."""
+    import hashlib
+
+    import joblib
+
+    path = tmp_path / "model.joblib"
+    joblib.dump({"format": 2, "pipeline": None, "metadata": {}}, path)
+    sidecar_path(path).write_text(json.dumps({"artifact_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}))
+    with pytest.raises(ArtifactError, match="format 2.*make train"):
+        load_predictor(path)
+    meta = json.loads(sidecar_path(path).read_text())
+    meta["bundle_format"] = 3   # a sidecar that lies about the format: the bundle itself is checked too
+    sidecar_path(path).write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="format 2.*make train"):
+        load_predictor(path)
+
+
+@pytest.mark.parametrize("break_it, message", [
+    (lambda b: setattr(b, "coef", b.coef[:, :3]), "coefficients of shape"),
+    (lambda b: b.thresholds.pop("scam"), "no threshold for scam"),
+    (lambda b: setattr(b.combiner, "rule", "median"), "unknown combination rule"),
+    (lambda b: setattr(b, "format", 99), "format 99"),
+])
+def test_an_inconsistent_bundle_is_refused_at_load(tmp_path, break_it, message):
     bundle = tiny_bundle()
-    bundle.pop("format")   # what a model trained before the advice policy holds
+    break_it(bundle)
     path = tmp_path / "model.joblib"
     save_bundle(bundle, path)
-    with pytest.raises(ArtifactError, match="format 1.*make train"):
+    with pytest.raises(ArtifactError, match=message):
         load_predictor(path)

@@ -53,7 +53,7 @@ def test_every_row_in_order_with_columns_unchanged(tmp_path, tiny_model_path, su
     assert got["answer"].astype(str).tolist() == frame["answer"].tolist()
     errors = got["error"].tolist()
     assert errors[0] == "" and errors[2] == "" and errors[3] == ""
-    assert errors[1] == "blank text" and errors[5] == "blank text" and "over 20000" in errors[4]
+    assert errors[1].startswith("blank text") and errors[5].startswith("blank text") and "over 20,000" in errors[4]
     assert got["red_flags"].tolist()[0] == "disrespect" and got["red_flags"].tolist()[3] == "scam"
     assert summary.rows == 6 and summary.errors == 3
 
@@ -143,7 +143,7 @@ def test_cli_stdin_to_stdout(tmp_path, tiny_model_path):
                           check=True)
     lines = done.stdout.strip().splitlines()
     assert lines[0].startswith("rid,answer,red_flags,flag_count,p_disrespect")
-    assert len(lines) == 3 and lines[2].endswith(",blank text")
+    assert len(lines) == 3 and ",blank text" in lines[2]
 
 
 def test_cli_error_exit_code_and_message(tmp_path, tiny_model_path):

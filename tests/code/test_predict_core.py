@@ -3,8 +3,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from redflags.config import MAX_TEXT_CHARS
-from redflags.model.predict import Predictor, combine
+import dataclasses
+
+from redflags.model.combine import combine
+from redflags.model.inputs import MAX_TEXT_CHARS
+from redflags.model.predict import Predictor
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
 from tests.tiny import TINY, tiny_bundle
 
@@ -14,12 +17,6 @@ TEXTS = [t for t, _, _ in TINY] + [
     "word " * 500,
     "He laughed at me. Then he asked my age! Then he asked for my bank details?\nOdd.",
 ]
-
-
-def test_lean_path_equals_pipeline_probabilities(tiny_predictor):
-    expected = tiny_predictor.pipeline.predict_proba(TEXTS)
-    got = tiny_predictor.scorer.probabilities(TEXTS)
-    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
 
 
 def test_clear_training_cases_come_back(tiny_predictor):
@@ -68,13 +65,12 @@ def test_threshold_override(tiny_predictor):
     assert [f.category for f in forced.red_flags] == ["scam"]
     with pytest.raises(ValueError, match="unknown category"):
         tiny_predictor.predict([text], thresholds={"rudeness": 0.2})
-    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+    with pytest.raises(ValueError, match="from 0 to 1"):
         tiny_predictor.predict([text], thresholds={"scam": 1.5})
 
 
 def test_no_flag_never_ends_the_interview():
-    bundle = tiny_bundle()
-    bundle["thresholds"] = {c: 1.0 for c in CATEGORIES}  # nothing can be flagged
+    bundle = dataclasses.replace(tiny_bundle(), thresholds={c: 1.0 for c in CATEGORIES})  # nothing can be flagged
     predictor = Predictor(bundle)
     for text, _, _ in TINY:
         assert predictor.predict([text])[0].recommendation.action != "end_interview"
@@ -107,7 +103,8 @@ def test_to_dict_matches_dataclasses_asdict(tiny_predictor):
 
 
 def test_stack_combiner_vectorised_equals_per_category_features():
-    from redflags.model.predict import Combiner, _sigmoid, stack_features
+    from redflags.model.combine import Combiner, stack_features
+    from redflags.model.tfidf import sigmoid as _sigmoid
 
     rng = np.random.default_rng(0)
     whole, best = rng.random((20, 9)), rng.random((20, 9))
@@ -120,73 +117,3 @@ def test_stack_combiner_vectorised_equals_per_category_features():
 
 
 
-def test_char_ngram_cache_is_bounded_by_what_it_holds(tiny_predictor):
-    from redflags.model.predict import _CharWbCounter
-
-    counter = next(c for c, *_ in tiny_predictor.scorer.parts if isinstance(c, _CharWbCounter))
-    counter.cache.clear()
-    counter.cached_grams = 0
-    huge = "ab" * 10_000   # one 20,000-character "word"
-    expected = tiny_predictor.pipeline.predict_proba([huge])
-    np.testing.assert_allclose(tiny_predictor.scorer.probabilities([huge]), expected, rtol=1e-10)
-    assert huge not in counter.cache and counter.cached_grams == 0
-    counter.MAX_CACHED_GRAMS = 1_000   # a small budget on this instance, so it must be cleared many times
-    rng = np.random.default_rng(0)
-    for _ in range(300):   # many distinct words of the longest cached length
-        counter("".join(rng.choice(list("abcdefghij"), size=counter.MAX_CACHED_WORD)))
-        assert counter.cached_grams <= counter.MAX_CACHED_GRAMS
-    assert counter.cached_grams == sum(len(g) for g in counter.cache.values())
-    del counter.MAX_CACHED_GRAMS
-
-
-@pytest.fixture(scope="module")
-def word_scorer():
-    """A word-n-gram model (the shipped features), whose sentences are counted from one tokenisation."""
-    from redflags.model.predict import LinearTextScorer
-    from redflags.training.data import label_matrix
-    from redflags.training.train import fit_final
-
-    texts = [t for t, _, _ in TINY]
-    params = {"features": "word", "word_ngram_max": 2, "min_df": 1, "C": 20.0, "class_weight": "balanced"}
-    pipeline, _ = fit_final(texts, label_matrix([labels for _, labels, _ in TINY]), params, seed=0)
-    scorer = LinearTextScorer(pipeline)
-    assert scorer._word_units is not None
-    return pipeline, scorer
-
-
-UNIT_TEXTS = TEXTS + [
-    "He laughed at me. Then he asked my age! Then he asked for my bank details? Odd, very odd, truly odd.",
-    "Caf\u00e9 owner: \u201cwe\u2019re a family\u201d. I said no\u2026 He mocked my degree; unpaid trial shift, eight hours.",
-    "\u0130stanbul office. The \u0392\u039f\u03a3. Next sentence\u0301 here. \ufb01ne print, decide today.",
-    "e.g. 3.5 hours late. U.S.A. based. don't won't can't. word_with_underscore. end",
-]
-
-
-def _spans(text):
-    from redflags.model.sentences import sentence_spans
-
-    return sentence_spans(text)
-
-
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=120) | st.sampled_from(UNIT_TEXTS),
-                min_size=1, max_size=4))
-def test_sentence_rows_from_one_tokenisation_equal_the_pipeline(word_scorer, texts):
-    pipeline, scorer = word_scorer
-    units = [_spans(t) for t in texts]
-    docs = [d for t, u in zip(texts, units) for d in (t, *(t[s:e] for s, e in u))]
-    indptr, indices, data = scorer.encode_units(texts, units)
-    got = 1 / (1 + np.exp(-(scorer.linear(indptr, indices, data, scorer.coef) + scorer.intercept)))
-    np.testing.assert_allclose(got, pipeline.predict_proba(docs), rtol=1e-10, atol=1e-12)
-
-
-def test_the_one_tokenisation_path_is_taken_for_ordinary_text(word_scorer, monkeypatch):
-    """Guard against the fast path silently never running (equality would still hold)."""
-    _, scorer = word_scorer
-    calls = []
-    monkeypatch.setattr(scorer._word_units, "analyze", lambda doc: calls.append(doc) or {})
-    text = UNIT_TEXTS[-4]
-    counts = scorer._word_units.counts(text, _spans(text))
-    assert len(counts) == len(_spans(text)) + 1 and not calls
-    scorer._word_units.counts(UNIT_TEXTS[-2], _spans(UNIT_TEXTS[-2]))   # length-changing case folding: per span
-    assert calls

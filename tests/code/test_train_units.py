@@ -67,7 +67,7 @@ def test_sentence_override_threshold_keeps_precision():
 
 def test_sentence_override_is_tuned_and_applied_on_split_texts_only():
     """Unsplit texts' "best sentence" is the text itself; the override must not count or touch them."""
-    from redflags.model.predict import apply_override
+    from redflags.model.combine import apply_override
     from redflags.training.train import sentence_overrides
 
     n = 200

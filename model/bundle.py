@@ -1,0 +1,63 @@
+"""The one persisted model: a typed, versioned bundle of plain data (no scikit-learn objects).
+
+Written by training (`training/train.py` `make_bundle`), read by `redflags.model.artifact`; a bundle of
+another format is refused at load with a message that says to retrain.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from redflags.model.combine import Combiner
+from redflags.model.policy import AdvicePolicy
+from redflags.model.taxonomy import CATEGORIES
+from redflags.model.tfidf import TfidfFeatures
+
+# 3: exported TF-IDF features and coefficients, no pickled scikit-learn objects (2: a fitted Pipeline plus
+# the advice policy; 1: a text recommender). Bump on any change a loader must know about.
+BUNDLE_FORMAT = 3
+
+
+class BundleError(ValueError):
+    """The bundle is incomplete or inconsistent; the message names the part."""
+
+
+@dataclass
+class ModelBundle:
+    features: tuple[TfidfFeatures, ...]   # one per TF-IDF block, in column order
+    coef: np.ndarray                      # (features, categories) one-vs-rest logistic regression
+    intercept: np.ndarray                 # (categories,)
+    combiner: Combiner                    # whole text vs best sentence
+    thresholds: dict[str, float]          # decision threshold per category
+    policy: AdvicePolicy                  # probabilities -> recommendation
+    metadata: dict[str, Any] = field(default_factory=dict)
+    format: int = BUNDLE_FORMAT
+
+    def validate(self) -> None:
+        """Refuse at load what would otherwise fail mid-request."""
+        if self.format != BUNDLE_FORMAT:
+            raise BundleError(f"format {self.format}, this code reads format {BUNDLE_FORMAT}")
+        if not self.features or not all(isinstance(f, TfidfFeatures) for f in self.features):
+            raise BundleError("no TF-IDF features")
+        n_features = sum(len(f.idf) for f in self.features)
+        if np.shape(self.coef) != (n_features, len(CATEGORIES)) or np.shape(self.intercept) != (len(CATEGORIES),):
+            raise BundleError(f"coefficients of shape {np.shape(self.coef)} / {np.shape(self.intercept)} do not fit "
+                              f"{n_features} features and {len(CATEGORIES)} categories")
+        missing = [c for c in CATEGORIES if c not in self.thresholds]
+        if missing:
+            raise BundleError(f"no threshold for {', '.join(missing)}")
+        if not isinstance(self.combiner, Combiner):
+            raise BundleError(f"the combiner is a {type(self.combiner).__name__}, not a Combiner")
+        self.combiner.validate()
+        if not isinstance(self.policy, AdvicePolicy):
+            raise BundleError(f"the advice policy is a {type(self.policy).__name__}, not an AdvicePolicy")
+        self.policy.validate()
+        if self.policy.reads_text and len(self.policy.text_coef) != n_features:
+            raise BundleError(f"the advice policy's text severity has {len(self.policy.text_coef)} weights, the "
+                              f"features have {n_features}")
+
+    @property
+    def version(self) -> str:
+        return str(self.metadata.get("model_version", "unversioned"))

@@ -1,0 +1,328 @@
+"""The fast TF-IDF scorer: category logits from exported vocabularies, idf weights and coefficients.
+
+Training fits scikit-learn's TfidfVectorizer and one-vs-rest LogisticRegression; `LinearScorer.from_pipeline`
+exports what they learned as plain data (`TfidfFeatures`, arrays), so a served model holds no
+scikit-learn objects: loading it unpickles dicts and arrays, imports no scikit-learn, and does not
+break when scikit-learn is upgraded. Scoring a batch tokenises each text once in Python (the same
+analyzers scikit-learn uses) and builds every TF-IDF row with a handful of numpy calls for the
+whole batch. `tests/code/test_tfidf.py` proves the rows and probabilities equal the pipeline's.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+CsrParts = tuple[np.ndarray, np.ndarray, np.ndarray]   # (indptr, indices, data) of TF-IDF rows
+
+_WORD_CHAR = re.compile(r"\w")
+_SMALL_NNZ = 2_000   # up to this many non-zeros, X @ W is done in numpy (cheaper than building a sparse matrix)
+
+
+def strip_accents_unicode(text: str) -> str:
+    """scikit-learn's `strip_accents="unicode"`: NFKD, then drop combining marks (ASCII passes untouched)."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
+
+
+@dataclass(frozen=True, eq=False)
+class TfidfFeatures:
+    """What one fitted TfidfVectorizer learned, as plain data (word or char_wb n-grams, l2-normalised)."""
+
+    analyzer: str                  # "word" or "char_wb"
+    ngram_range: tuple[int, int]
+    lowercase: bool
+    strip_accents: str | None      # None or "unicode"
+    token_pattern: str
+    sublinear_tf: bool
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+
+    @classmethod
+    def from_vectorizer(cls, vec) -> "TfidfFeatures":
+        """Export a fitted TfidfVectorizer; refuse settings the scorer does not reproduce exactly."""
+        unsupported = [name for name, bad in [
+            ("analyzer", vec.analyzer not in ("word", "char_wb")), ("norm", vec.norm != "l2"),
+            ("use_idf", not vec.use_idf), ("preprocessor", vec.preprocessor is not None),
+            ("tokenizer", vec.tokenizer is not None), ("stop_words", vec.stop_words is not None),
+            ("strip_accents", vec.strip_accents not in (None, "unicode")),
+            ("token_pattern", vec.analyzer == "word" and re.compile(vec.token_pattern).groups != 0)] if bad]
+        if unsupported:
+            raise ValueError(f"the TF-IDF scorer cannot reproduce a vectorizer with these settings: {unsupported}")
+        return cls(vec.analyzer, tuple(vec.ngram_range), bool(vec.lowercase), vec.strip_accents, vec.token_pattern,
+                   bool(vec.sublinear_tf), {str(k): int(v) for k, v in vec.vocabulary_.items()},
+                   np.asarray(vec.idf_, dtype=float))
+
+    def preprocess(self, text: str) -> str:
+        if self.lowercase:
+            text = text.lower()
+        if self.strip_accents == "unicode":
+            text = strip_accents_unicode(text)
+        return text
+
+
+class _WordGrams:
+    """Vocabulary indices of a text's word n-grams, as scikit-learn's word analyzer makes them."""
+
+    def __init__(self, features: TfidfFeatures) -> None:
+        self.features = features
+        self.pattern = re.compile(features.token_pattern)
+        self.get = features.vocabulary.get
+        self.min_n, self.max_n = features.ngram_range
+
+    def _gram_ids(self, tokens: list[str], n: int) -> list[int]:
+        get = self.get
+        if n == 1:
+            return [get(t, -1) for t in tokens]
+        if n == 2:
+            return [get(a + " " + b, -1) for a, b in zip(tokens, tokens[1:])]
+        return [get(" ".join(tokens[i:i + n]), -1) for i in range(len(tokens) - n + 1)]
+
+    def ids(self, pre: str) -> list[int]:
+        """Known n-gram indices of an already preprocessed text (repeats kept: they are the counts)."""
+        tokens = self.pattern.findall(pre)
+        out: list[int] = []
+        for n in range(self.min_n, min(self.max_n, len(tokens)) + 1):
+            out.extend(j for j in self._gram_ids(tokens, n) if j >= 0)
+        return out
+
+    def _bounded(self, text: str, pre: str, start: int, end: int) -> bool:
+        return (self.features.preprocess(text[start:end]) == pre[start:end]
+                and (start == 0 or not _WORD_CHAR.match(pre[start - 1]))
+                and (end == len(pre) or not _WORD_CHAR.match(pre[end])))
+
+    def unit_ids(self, text: str, pre: str, spans: Sequence[tuple[int, int]]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Indices of the whole text's n-grams, and (indices, owning span) of the n-grams inside each span
+        of `text`, from one tokenisation of the text.
+
+        Sentences are spans of the text, so their tokens are the text's tokens inside them. That holds
+        exactly when preprocessing a span gives the matching slice of the preprocessed text and the span is
+        bounded by non-word characters; None when either fails (the caller then analyses span by span).
+        """
+        if len(pre) != len(text) or not all(self._bounded(text, pre, s, e) for s, e in spans):
+            return None
+        matches = list(self.pattern.finditer(pre))
+        tokens = [m.group() for m in matches]
+        token_starts = np.fromiter((m.start() for m in matches), dtype=np.int64, count=len(matches))
+        span_starts = np.array([s for s, _ in spans], dtype=np.int64)
+        span_ends = np.array([e for _, e in spans], dtype=np.int64)
+        # which span each token falls in (-1: none); spans are disjoint and in order
+        owner = np.searchsorted(span_starts, token_starts, side="right") - 1
+        owner = np.where((owner >= 0) & (token_starts < span_ends[np.maximum(owner, 0)]), owner, -1)
+        ids, owners = [], []
+        for n in range(self.min_n, min(self.max_n, len(tokens)) + 1):
+            grams = np.array(self._gram_ids(tokens, n), dtype=np.int64)
+            first, last = owner[: len(grams)], owner[n - 1:]
+            ids.append(grams)
+            owners.append(np.where(first == last, first, -1))
+        if not ids:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        ids_all, owner_all = np.concatenate(ids), np.concatenate(owners)
+        known = ids_all >= 0
+        inside = known & (owner_all >= 0)
+        return ids_all[known], ids_all[inside], owner_all[inside]
+
+
+class _CharWbGrams:
+    """Vocabulary indices of scikit-learn's char_wb n-grams, with each word's indices cached.
+
+    char_wb n-grams never cross white space, so a word's n-grams depend on the word alone; words repeat
+    (Zipf), so most are looked up once. The cache is bounded by what it holds, not by entries: a crafted
+    20,000-character "word" would otherwise pin tens of thousands of indices. Long words are never cached.
+    """
+
+    MAX_CACHED_WORD = 64          # characters
+    MAX_CACHED_GRAMS = 1_000_000  # n-gram indices held across all entries (tens of MB at most)
+
+    def __init__(self, features: TfidfFeatures) -> None:
+        self.vocab = features.vocabulary
+        self.min_n, self.max_n = features.ngram_range
+        self.cache: dict[str, tuple[int, ...]] = {}
+        self.cached_grams = 0
+
+    def _word(self, word: str) -> tuple[int, ...]:
+        w = " " + word + " "
+        w_len = len(w)
+        vocab = self.vocab
+        found = []
+        for n in range(self.min_n, self.max_n + 1):
+            offset = 0
+            j = vocab.get(w[0:n])
+            if j is not None:
+                found.append(j)
+            while offset + n < w_len:
+                offset += 1
+                j = vocab.get(w[offset:offset + n])
+                if j is not None:
+                    found.append(j)
+            if offset == 0:  # a short word (w_len < n) is counted once
+                break
+        return tuple(found)
+
+    def ids(self, pre: str) -> list[int]:
+        cache = self.cache
+        found: list[int] = []
+        for word in pre.split():
+            grams = cache.get(word)
+            if grams is None:
+                grams = self._word(word)
+                if len(word) <= self.MAX_CACHED_WORD:
+                    if self.cached_grams + len(grams) > self.MAX_CACHED_GRAMS:
+                        cache.clear()
+                        self.cached_grams = 0
+                    cache[word] = grams
+                    self.cached_grams += len(grams)
+            found.extend(grams)
+        return found
+
+
+class _RowBuilder:
+    """Collects (row, feature index) occurrences of a batch, then makes the TF-IDF rows in one pass."""
+
+    def __init__(self) -> None:
+        self.n_rows = 0
+        self.ids: list[int] = []          # occurrences added row by row from Python lists
+        self.lengths: list[int] = []
+        self.rows: list[int] = []
+        self.chunk_ids: list[np.ndarray] = []    # occurrences added as arrays (sentence rows)
+        self.chunk_rows: list[np.ndarray] = []
+
+    def new_rows(self, n: int) -> int:
+        first = self.n_rows
+        self.n_rows += n
+        return first
+
+    def add(self, row: int, ids: list[int]) -> None:
+        self.ids.extend(ids)
+        self.lengths.append(len(ids))
+        self.rows.append(row)
+
+    def add_array(self, rows: np.ndarray, ids: np.ndarray) -> None:
+        self.chunk_rows.append(rows)
+        self.chunk_ids.append(ids)
+
+    def occurrences(self) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.concatenate([np.repeat(np.array(self.rows, dtype=np.int64), self.lengths), *self.chunk_rows])
+        ids = np.concatenate([np.array(self.ids, dtype=np.int64), *self.chunk_ids])
+        return rows, ids
+
+
+class LinearScorer:
+    """Category logits (and any extra linear scores) of TF-IDF rows, from exported features."""
+
+    def __init__(self, features: Sequence[TfidfFeatures], coef: np.ndarray, intercept: np.ndarray) -> None:
+        self.features = tuple(features)
+        sizes = [len(f.idf) for f in self.features]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.n_features = int(self.offsets[-1])
+        self.coef = np.asarray(coef, dtype=float)
+        self.intercept = np.asarray(intercept, dtype=float)
+        if self.coef.shape != (self.n_features, len(self.intercept)):
+            raise ValueError(f"coefficients of shape {self.coef.shape} do not fit {self.n_features} features and "
+                             f"{len(self.intercept)} categories")
+        self._idf = np.concatenate([f.idf for f in self.features])
+        self._sublinear = np.concatenate([np.full(len(f.idf), f.sublinear_tf) for f in self.features])
+        self._counters = [_WordGrams(f) if f.analyzer == "word" else _CharWbGrams(f) for f in self.features]
+        # one tokenisation per text for the text and its sentences, when the features are word n-grams alone
+        self._word_units = self._counters[0] if len(self._counters) == 1 and isinstance(self._counters[0], _WordGrams) \
+            else None
+
+    @classmethod
+    def from_pipeline(cls, pipeline) -> "LinearScorer":
+        """Export a fitted Pipeline([("features", FeatureUnion of TfidfVectorizers), ("clf", OneVsRest LR)])."""
+        union = pipeline.named_steps["features"]
+        features = [TfidfFeatures.from_vectorizer(vec) for _, vec in union.transformer_list]
+        estimators = pipeline.named_steps["clf"].estimators_
+        n = sum(len(f.idf) for f in features)
+        coef, intercept = np.zeros((n, len(estimators))), np.zeros(len(estimators))
+        for k, est in enumerate(estimators):
+            if hasattr(est, "coef_"):
+                coef[:, k] = est.coef_.ravel()
+                intercept[k] = est.intercept_[0]
+            else:  # a category with one class in training: scikit-learn's constant predictor
+                intercept[k] = 50.0 if float(np.ravel(est.y_)[0]) > 0.5 else -50.0
+        return cls(features, coef, intercept)
+
+    # -- rows -------------------------------------------------------------------------------------
+    def _add_doc(self, rows: _RowBuilder, row: int, doc: str) -> None:
+        for counter, features, offset in zip(self._counters, self.features, self.offsets):
+            ids = counter.ids(features.preprocess(doc))
+            rows.add(row, [j + offset for j in ids] if offset else ids)
+
+    def encode(self, docs: Sequence[str]) -> CsrParts:
+        """CSR parts of the TF-IDF rows of `docs`, exactly as the fitted vectorizers would make them."""
+        rows = _RowBuilder()
+        for doc in docs:
+            self._add_doc(rows, rows.new_rows(1), doc)
+        return self._tfidf(rows)
+
+    def encode_units(self, texts: Sequence[str], units: Sequence[Sequence[tuple[int, int]]]) -> CsrParts:
+        """Rows for each text followed by one per span of its `units` (equal to `encode` on those strings),
+        tokenising each text once when the features are word n-grams alone."""
+        rows = _RowBuilder()
+        for text, spans in zip(texts, units):
+            first = rows.new_rows(1 + len(spans))
+            if not spans:
+                self._add_doc(rows, first, text)
+                continue
+            words = self._word_units
+            pre = words.features.preprocess(text) if words is not None else ""
+            found = words.unit_ids(text, pre, spans) if words is not None else None
+            if found is None:   # analyse the text and each span on its own
+                for j, doc in enumerate((text, *(text[s:e] for s, e in spans))):
+                    self._add_doc(rows, first + j, doc)
+                continue
+            whole, ids, owner = found
+            rows.add_array(np.full(len(whole), first, dtype=np.int64), whole)
+            rows.add_array(owner + first + 1, ids)
+        return self._tfidf(rows)
+
+    def _tfidf(self, rows: _RowBuilder) -> CsrParts:
+        """Counts -> (sublinear) tf x idf -> l2 norm per row and vectorizer, for the whole batch at once."""
+        n_rows, width = rows.n_rows, self.n_features
+        row_of, ids = rows.occurrences()
+        keys, counts = np.unique(row_of * width + ids, return_counts=True)
+        row_of = keys // width
+        cols = keys - row_of * width
+        tf = counts.astype(float)
+        tf = np.where(self._sublinear[cols], np.log(tf) + 1.0, tf)
+        values = tf * self._idf[cols]
+        n_parts = len(self.features)
+        segment = row_of if n_parts == 1 else row_of * n_parts + np.searchsorted(self.offsets[1:], cols, side="right")
+        norms = np.sqrt(np.bincount(segment, weights=values * values, minlength=n_rows * n_parts))
+        norms[norms == 0] = 1.0
+        values /= norms[segment]
+        indptr = np.searchsorted(row_of, np.arange(n_rows + 1))
+        return indptr, cols, values
+
+    # -- products ---------------------------------------------------------------------------------
+    def linear(self, rows: CsrParts, weights: np.ndarray) -> np.ndarray:
+        """Rows of X @ weights: scipy's compiled product for a batch; for a handful of non-zeros (one
+        short text, an API call) numpy alone, which skips scipy's set-up cost."""
+        indptr, indices, data = rows
+        n = len(indptr) - 1
+        if len(indices) > _SMALL_NNZ:
+            return np.asarray(sp.csr_matrix((data, indices, indptr), shape=(n, weights.shape[0])) @ weights)
+        out = np.zeros((n, weights.shape[1]))
+        if len(indices):
+            cums = np.vstack([np.zeros((1, weights.shape[1])), np.cumsum(data[:, None] * weights[indices], axis=0)])
+            out[:] = cums[indptr[1:]] - cums[indptr[:-1]]
+        return out
+
+    def probabilities(self, docs: Sequence[str]) -> np.ndarray:
+        return sigmoid(self.linear(self.encode(docs), self.coef) + self.intercept)
+
+    def unit_probabilities(self, text: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        """Probabilities of text[s:e] for each span, from one tokenisation of the text where possible."""
+        return sigmoid(self.linear(self.encode_units([text], [spans]), self.coef) + self.intercept)[1:]
