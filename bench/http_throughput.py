@@ -57,14 +57,20 @@ def wrk(url: str, seconds: int, connections: int, body: dict | None) -> dict:
             "socket_errors": sum(map(int, errors.groups())) if errors else 0}
 
 
-def main() -> None:
+def load_args(seconds: int, connections: int) -> argparse.Namespace:
+    """The options of an HTTP load benchmark (shared with bench/load.py); wrk must be installed."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=int, default=20)
-    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--seconds", type=int, default=seconds)
+    ap.add_argument("--connections", type=int, default=connections)
     ap.add_argument("--model", default=str(DEFAULT_MODEL_PATH))
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk (or make bench)")
+    return args
+
+
+def main() -> None:
+    args = load_args(seconds=20, connections=16)
     out = Path(tempfile.mkdtemp())
     srv = Server(Path(args.model), out / "classify.log", workers=2)
     bare = Server(Path(args.model), out / "bare.log", workers=2, app="bench.bare_app:app")

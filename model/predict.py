@@ -39,11 +39,13 @@ class Predictor:
         self.thresholds = np.array([bundle.thresholds[c] for c in CATEGORIES], dtype=float)
         self.metadata: dict[str, Any] = dict(bundle.metadata)
         self.version = bundle.version
-        self._severity_weights = self.policy.text_coef[:, None] if self.policy.reads_text else None
+        # the category coefficients and, when the policy reads the text, its severity weights: one product
+        self._weights = (np.hstack([self.scorer.coef, self.policy.text_coef[:, None]]) if self.policy.reads_text
+                         else self.scorer.coef)
 
     def score(self, texts: Sequence[str]) -> tuple[np.ndarray, Scored]:
         """Combined category probabilities (n x categories), and the intermediate scores."""
-        scored = score_texts(self.scorer, texts, self.combiner.uses_sentences, self._severity_weights)
+        scored = score_texts(self.scorer, texts, self.combiner.uses_sentences, self._weights)
         return self.combiner(scored.whole, scored.best_sentence, scored.n_sentences, scored.split), scored
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
@@ -77,7 +79,8 @@ class Predictor:
             # most serious first, then most probable
             hits = sorted(np.flatnonzero(hits_all[i]).tolist(), key=lambda k: (-_SEVERITY[k], -probs[i, k]))
             scores = dict(zip(CATEGORIES, probs[i].tolist()))
-            spans = select_evidence(self.scorer, text, hits, cut) if evidence else {}
+            spans = (select_evidence(self.scorer, text, hits, cut, scored.sentences[i] if scored.sentences else None)
+                     if evidence else {})
             red_flags = [RedFlag(CATEGORIES[k], scores[CATEGORIES[k]], int(_SEVERITY[k]), spans.get(k, []))
                          for k in hits]
             decision = decisions[i]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,34 +21,39 @@ class Scored:
     best_sentence: np.ndarray               # best sentence's probability per category, n x categories
     split: np.ndarray                       # which texts were scored sentence by sentence
     n_sentences: np.ndarray                 # sentences per text (at least 1)
-    extra: np.ndarray | None = None         # whole-text scores for `extra_weights` columns, n x e
+    extra: np.ndarray | None = None         # whole-text scores of the weights' extra columns, n x e
+    # per split text, its sentence spans and their probabilities (kept for evidence); empty otherwise
+    sentences: list[tuple[list[tuple[int, int]], np.ndarray | None]] = field(default_factory=list)
 
 
 def score_texts(scorer: LinearScorer, texts: Sequence[str], sentences: bool = True,
-                extra_weights: np.ndarray | None = None) -> Scored:
+                weights: np.ndarray | None = None) -> Scored:
     """Score each text whole and, when it is long enough to dilute a flag, sentence by sentence.
 
     Short texts (under UNIT_MIN_WORDS words) are scored whole only: a survey answer of a few sentences is
     not diluted, and skipping its sentences halves the work of a batch. With `sentences=False` (a model
-    whose combination ignores sentences) no text is split. `extra_weights` (features x e) adds linear
-    scores of the whole texts computed in the same product (the advice policy's text severity).
+    whose combination ignores sentences) no text is split. `weights` (features x (categories + e)): the
+    scorer's coefficients followed by e more columns, whose whole-text scores are computed in the same
+    product (the advice policy's text severity); stacked once by the caller, not per call.
     """
-    parts = [_score_group(scorer, texts[lo:lo + TEXT_GROUP], sentences, extra_weights)
+    weights = scorer.coef if weights is None else weights
+    parts = [_score_group(scorer, texts[lo:lo + TEXT_GROUP], sentences, weights)
              for lo in range(0, len(texts), TEXT_GROUP)]
     if len(parts) == 1:
         return parts[0]
     k = len(scorer.intercept)
+    extra = weights.shape[1] > k
     if not parts:
         empty = np.zeros((0, k))
         return Scored(empty, empty, np.zeros(0, dtype=bool), np.zeros(0),
-                      None if extra_weights is None else np.zeros((0, extra_weights.shape[1])))
+                      np.zeros((0, weights.shape[1] - k)) if extra else None)
     return Scored(np.vstack([p.whole for p in parts]), np.vstack([p.best_sentence for p in parts]),
                   np.concatenate([p.split for p in parts]), np.concatenate([p.n_sentences for p in parts]),
-                  None if extra_weights is None else np.vstack([p.extra for p in parts]))
+                  np.vstack([p.extra for p in parts]) if extra else None,
+                  [s for p in parts for s in p.sentences])
 
 
-def _score_group(scorer: LinearScorer, texts: Sequence[str], sentences: bool,
-                 extra_weights: np.ndarray | None) -> Scored:
+def _score_group(scorer: LinearScorer, texts: Sequence[str], sentences: bool, weights: np.ndarray) -> Scored:
     units: list[list[tuple[int, int]]] = []
     n_sentences = np.ones(len(texts))
     for i, text in enumerate(texts):
@@ -58,7 +63,6 @@ def _score_group(scorer: LinearScorer, texts: Sequence[str], sentences: bool,
     sizes = np.array([1 + len(u) for u in units], dtype=np.int64)
     first = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     k = len(scorer.intercept)
-    weights = scorer.coef if extra_weights is None else np.hstack([scorer.coef, extra_weights])
     linear = scorer.linear(scorer.encode_units(texts, units), weights)
     probs = sigmoid(linear[:, :k] + scorer.intercept)
     whole = probs[first]
@@ -69,5 +73,7 @@ def _score_group(scorer: LinearScorer, texts: Sequence[str], sentences: bool,
         sentence_rows[first] = False
         starts = np.concatenate([[0], np.cumsum(sizes - 1)[:-1]])[split]   # each split text's first sentence
         best[split] = np.maximum.reduceat(probs[sentence_rows], starts, axis=0)
-    extra = linear[first, k:] if extra_weights is not None else None
-    return Scored(whole, best, split, n_sentences, extra)
+    extra = linear[first, k:] if weights.shape[1] > k else None
+    sentences = [(spans, probs[start + 1:start + size] if size > 1 else None)
+                 for spans, start, size in zip(units, first.tolist(), sizes.tolist())]
+    return Scored(whole, best, split, n_sentences, extra, sentences)

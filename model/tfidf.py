@@ -109,7 +109,13 @@ class _WordGrams:
         exactly when preprocessing a span gives the matching slice of the preprocessed text and the span is
         bounded by non-word characters; None when either fails (the caller then analyses span by span).
         """
-        if len(pre) != len(text) or not all(self._bounded(text, pre, s, e) for s, e in spans):
+        if len(pre) != len(text):
+            return None
+        if text.isascii():   # lower-casing ASCII is per character: a slice's preprocessing is the slice
+            if any((s > 0 and _WORD_CHAR.match(pre[s - 1])) or (e < len(pre) and _WORD_CHAR.match(pre[e]))
+                   for s, e in spans):
+                return None
+        elif not all(self._bounded(text, pre, s, e) for s, e in spans):
             return None
         matches = list(self.pattern.finditer(pre))
         tokens = [m.group() for m in matches]
