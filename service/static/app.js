@@ -72,8 +72,8 @@ function updateCount() {
   const limit = maxChars();
   const over = n > limit;
   const count = byId("char-count");
-  count.textContent = over ? `${formatCount(n)} of ${formatCount(limit)} characters used: ${formatCount(n - limit)} too many.`
-    : `${formatCount(n)} of ${formatCount(limit)} characters used.`;
+  const used = `${formatCount(n)} of ${formatCount(limit)} characters used`;
+  count.textContent = over ? `${used}: ${formatCount(n - limit)} too many.` : `${used}.`;
   count.classList.toggle("over", over);
   const warning = byId("too-long");
   // The alert's text changes only when crossing the limit, so a screen reader is not told on every key.
@@ -133,9 +133,10 @@ function chooseFlag(category) {
   const flags = selected ? shown.flags.filter((f) => f.category === selected) : shown.flags;
   highlight(byId("highlighted"), shown.text, flags);
   const note = byId("evidence-filter");
+  const again = "Choose it again to see all.";
   if (!selected) note.textContent = "Showing the evidence for every flag.";
-  else if (!flags[0].evidence.length) note.textContent = `No sentence was found to show for ${title(selected)}. Choose it again to see all.`;
-  else note.textContent = `Showing only the evidence for ${title(selected)}. Choose it again to see all.`;
+  else if (!flags[0].evidence.length) note.textContent = `No sentence to show for ${title(selected)}. ${again}`;
+  else note.textContent = `Showing only the evidence for ${title(selected)}. ${again}`;
 }
 
 function flagItem(f) {
@@ -322,7 +323,8 @@ async function chooseCsv() {
   select.value = columns.find((c) => LIKELY_TEXT_COLUMN.test(c)) ?? columns[0];
   select.disabled = false;
   byId("csv-submit").disabled = false;
-  byId("csv-status").textContent = `${plural(columns.length, "column", "columns")} found. Choose the one with the accounts.`;
+  byId("csv-status").textContent =
+    `${plural(columns.length, "column", "columns")} found. Choose the one with the accounts.`;
 }
 
 function scoredName(name) { return name.replace(/\.csv$/i, "") + "-scored.csv"; }
