@@ -456,6 +456,16 @@ def test_api_docs_are_readable_offline(browser, real_server):
     shown = {e.text.replace("\u200b", "") for e in css(browser, ".opblock-summary-path")}
     assert shown == set(spec["paths"])
     assert "Classify one anecdote" in browser.find_element("tag name", "body").text
+    # "Try it out" works under the same policy: the request goes to this server and the answer is shown
+    labels = "#operations-default-labels"
+    css(browser, f"{labels} .opblock-summary-control")[0].click()
+    wait_for(browser, f"return !!document.querySelector('{labels} .try-out__btn')")
+    css(browser, f"{labels} .try-out__btn")[0].click()
+    css(browser, f"{labels} .execute")[0].click()
+    answer = f"{labels} .live-responses-table tr.response .response-col_status"
+    wait_for(browser, f"return !!document.querySelector('{answer}')")
+    status = css(browser, answer)[0].text
+    assert status.strip().startswith("200")
     resources = browser.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)")
     assert resources and all(r.startswith(real_server.url + "/") for r in resources), resources
     assert not severe_logs(browser)  # a blocked script or style (the CSP) would be logged as SEVERE
