@@ -4,21 +4,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request, send_from_directory
 from flask_limiter import Limiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from redflags.config import Settings
 from redflags.model.inputs import MAX_TEXT_CHARS
 from redflags.model.artifact import ArtifactError, load_predictor
+from redflags.model.taxonomy import CATEGORY_LIST
 from redflags.service import api, problems
 from redflags.service.openapi import build_openapi, documented
 from redflags.service.schemas import HealthResponse
 
 log = logging.getLogger("redflags.service")
+# Swagger UI's files as the pinned flask-swagger-ui package ships them, served by us: /docs works offline.
+SWAGGER_UI_DIST = files("flask_swagger_ui") / "dist"
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -149,10 +153,19 @@ def _register_site(app: Flask) -> None:
     def openapi():
         return build_openapi(app, auth=bool(app.config["API_KEYS"]))
 
+    @app.get("/docs")
+    def docs():
+        return render_template("docs.html")
+
+    @app.get("/docs/assets/<path:filename>")
+    def docs_asset(filename):
+        return send_from_directory(str(SWAGGER_UI_DIST), filename, max_age=86400)
+
     @app.get("/")
     @documented(summary="The web page", hidden=True, responses={200: (None, "HTML")})
     def index():
-        return render_template("index.html", max_chars=MAX_TEXT_CHARS, needs_key=bool(app.config["API_KEYS"]))
+        return render_template("index.html", max_chars=MAX_TEXT_CHARS, needs_key=bool(app.config["API_KEYS"]),
+                               max_csv_rows=app.config["MAX_CSV_ROWS"], categories=CATEGORY_LIST)
 
     @app.after_request
     def _security_headers(response):

@@ -12,3 +12,12 @@ def server(tiny_model_path, tmp_path_factory):
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (rep_setup, rep_call, rep_teardown), so a fixture can tell
+    whether the test failed, e.g. to save a screenshot of the browser."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
