@@ -110,7 +110,7 @@ def classify_batch():
     request_content={"text/csv": {"schema": {"type": "string"}},
                      "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
                          "file": {"type": "string", "format": "binary"}}}}},
-    responses={200: (None, "The scored CSV")}, response_content={200: {"text/csv": {"schema": {"type": "string"}}}},
+    responses={200: (None, "The scored CSV; headers X-Row-Count and X-Rows-Not-Scored count its rows")}, response_content={200: {"text/csv": {"schema": {"type": "string"}}}},
     problems=(400, 413, 415, 422, 503))
 def score_csv():
     """A CSV as the raw body (text/csv) or as a multipart upload named `file`; returns the scored CSV."""
@@ -144,7 +144,8 @@ def score_csv():
     scored.to_csv(buffer, index=False, columns=output_columns(frame.columns, evidence=evidence),
                   float_format=PROBABILITY_FORMAT)
     return Response(buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="scored.csv"'})
+                    headers={"Content-Disposition": 'attachment; filename="scored.csv"',
+                             "X-Row-Count": str(len(scored)), "X-Rows-Not-Scored": str(int((scored["error"] != "").sum()))})
 
 
 @bp.get("/labels")

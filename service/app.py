@@ -154,10 +154,13 @@ def _register_site(app: Flask) -> None:
         return build_openapi(app, auth=bool(app.config["API_KEYS"]))
 
     @app.get("/docs")
+    @documented(summary="Readable API documentation (Swagger UI over /openapi.json)", hidden=True,
+                responses={200: (None, "HTML")})
     def docs():
         return render_template("docs.html")
 
     @app.get("/docs/assets/<path:filename>")
+    @documented(summary="Swagger UI's files", hidden=True, responses={200: (None, "A static file")})
     def docs_asset(filename):
         return send_from_directory(str(SWAGGER_UI_DIST), filename, max_age=86400)
 

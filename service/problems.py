@@ -44,7 +44,7 @@ def validation_errors(exc: ValidationError) -> tuple[str, list[dict]]:
 
 
 _FRIENDLY = {
-    404: "No such endpoint. See /openapi.json for the API.",
+    404: "No such endpoint. See /docs (or /openapi.json) for the API.",
     405: "This method is not allowed on this endpoint.",
     415: "Unsupported content type.",
 }

@@ -130,6 +130,7 @@ def test_score_csv_raw_and_upload(client):
         assert list(out["id"]) == ["1", "2", "3"]
         assert list(out.columns[:2]) == ["id", "answer"] and "p_scam" in out and "recommendation" in out
         assert out.loc[1, "error"].startswith("blank text") and out.loc[0, "error"] == ""
+        assert r.headers["X-Row-Count"] == str(len(out)) and r.headers["X-Rows-Not-Scored"] == "1"
 
 
 @pytest.mark.parametrize("url, kwargs, status, fragment", [
