@@ -186,30 +186,30 @@ class AdvicePolicy:
         soft = np.broadcast_to(np.asarray(open_to_other_roles, dtype=bool), (n,))
         flags = probs >= thresholds[None, :]
         idx, conf = self.flagged_index(probs, flags, text_severity)
+        # every branch's choice computed for all rows at once; the loop below only picks and packs
+        ratio = probs / np.maximum(thresholds, 1e-9)[None, :]
+        no_flag_conf = 1.0 - np.clip(ratio.max(axis=1), 0.0, 1.0) if n else np.zeros(0)
+        near = probs >= (thresholds - self.margin)[None, :] if self.margin > 0 else np.zeros_like(flags)
+        near_k = np.argmax(np.where(near, probs - thresholds[None, :], -np.inf), axis=1)
+        severe = flags & _ALWAYS_END_MASK[None, :]
+        severe_k = np.argmax(np.where(severe, probs, -np.inf), axis=1)
+        # the driver of a flagged row: the most severe flag, then the most probable (probabilities are <= 1)
+        driver_k = np.argmax(np.where(flags, _SEVERITY[None, :] * 10.0 + probs, -np.inf), axis=1)
+        rows = zip(flags.any(axis=1).tolist(), near.any(axis=1).tolist(), near_k.tolist(), severe.any(axis=1).tolist(),
+                   severe_k.tolist(), driver_k.tolist(), idx.tolist(), conf.tolist(), no_flag_conf.tolist(),
+                   soft.tolist())
         out = []
-        for i in range(n):
-            out.append(self._one(probs[i], thresholds, flags[i], int(idx[i]), float(conf[i]), bool(soft[i])))
+        for i, (flagged, is_near, nk, is_severe, sk, dk, k_action, k_conf, free_conf, softer) in enumerate(rows):
+            if not flagged:
+                out.append(Decision("proceed_with_caution", float(ratio[i, nk]), "ambiguous", CATEGORIES[nk])
+                           if is_near else Decision("continue", free_conf, "no_flag", None))
+            elif is_severe:
+                out.append(Decision("end_interview", float(probs[i, sk]), "always_end", CATEGORIES[sk]))
+            elif softer and FLAGGED_ACTIONS[k_action] == "end_interview":
+                out.append(Decision("finish_then_withdraw", k_conf, self.kind, CATEGORIES[dk], softened=True))
+            else:
+                out.append(Decision(FLAGGED_ACTIONS[k_action], k_conf, self.kind, CATEGORIES[dk]))
         return out
-
-    def _one(self, p: np.ndarray, cut: np.ndarray, flags: np.ndarray, idx: int, conf: float,
-             open_to_other_roles: bool) -> Decision:
-        if not flags.any():
-            near = np.flatnonzero(p >= cut - self.margin) if self.margin > 0 else np.zeros(0, dtype=int)
-            if len(near):
-                k = int(near[np.argmax(p[near] - cut[near])])
-                return Decision("proceed_with_caution", float(p[k] / max(cut[k], 1e-9)), "ambiguous", CATEGORIES[k])
-            return Decision("continue", float(1.0 - np.max(p / np.maximum(cut, 1e-9)).clip(0, 1)), "no_flag", None)
-        severe = flags & _ALWAYS_END_MASK
-        if severe.any():
-            k = int(np.flatnonzero(severe)[np.argmax(p[severe])])
-            return Decision("end_interview", float(p[k]), "always_end", CATEGORIES[k])
-        action = FLAGGED_ACTIONS[idx]
-        flagged = np.flatnonzero(flags)
-        # the driver: the most severe flag, then the most probable
-        k = int(max(flagged, key=lambda j: (_SEVERITY[j], p[j])))
-        if open_to_other_roles and action == "end_interview":
-            return Decision("finish_then_withdraw", conf, self.kind, CATEGORIES[k], softened=True)
-        return Decision(action, conf, self.kind, CATEGORIES[k])
 
 
 def choose_margin(probs: np.ndarray, thresholds: np.ndarray, truth: Sequence[str],

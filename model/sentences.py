@@ -12,6 +12,7 @@ _SENTENCE = re.compile(r"[^.!?…\n]*(?:[.!?…]+[\"'”’)\]]*|\n|$)")
 _MAX_WORDS = 30          # a long "sentence" is cut at commas/semicolons into pieces of about half this
 _CLAUSE = re.compile(r"[^,;:]*(?:[,;:]|$)")
 _WORD = re.compile(r"\S+")
+_ALNUM = re.compile(r"[^\W_]")   # a letter or digit: exactly str.isalnum() (\w is isalnum() or "_")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -23,7 +24,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             continue
         for s, e in _split_long(text, start, end):
             s, e = strip_span(text, s, e)
-            if e > s and any(ch.isalnum() for ch in text[s:e]):
+            if e > s and _ALNUM.search(text, s, e):
                 spans.append((s, e))
     return spans
 
@@ -54,12 +55,11 @@ def _word_windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """(start, end) moved inwards past white space."""
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
+    """(start, end) moved inwards past white space (str.strip's white space, which is str.isspace's)."""
+    piece = text[start:end]
+    kept = piece.lstrip()
+    start += len(piece) - len(kept)
+    return start, start + len(kept.rstrip())
 
 
 _CLAUSE_BREAK = re.compile(r"[,;:]\s+|\s+[-–—]\s+|\s+(?:and|but|then)\s+(?=\w)")

@@ -132,3 +132,38 @@ def test_predictions_keep_the_contract_on_random_texts(tiny_predictor, texts, op
         if p.red_flags:
             assert p.red_flags[0].category in p.recommendation.rationale.lower().replace(" ", "_") or \
                 p.recommendation.driver in {f.category for f in p.red_flags}
+
+
+def _reference_decision(policy, p, cut, flags, idx, conf, open_to_other_roles):
+    """The per-row rules as first written (one row at a time): the vectorised `decide` must agree."""
+    from redflags.model.policy import _ALWAYS_END_MASK, _SEVERITY, Decision
+
+    if not flags.any():
+        near = np.flatnonzero(p >= cut - policy.margin) if policy.margin > 0 else np.zeros(0, dtype=int)
+        if len(near):
+            k = int(near[np.argmax(p[near] - cut[near])])
+            return Decision("proceed_with_caution", float(p[k] / max(cut[k], 1e-9)), "ambiguous", CATEGORIES[k])
+        return Decision("continue", float(1.0 - np.max(p / np.maximum(cut, 1e-9)).clip(0, 1)), "no_flag", None)
+    severe = flags & _ALWAYS_END_MASK
+    if severe.any():
+        k = int(np.flatnonzero(severe)[np.argmax(p[severe])])
+        return Decision("end_interview", float(p[k]), "always_end", CATEGORIES[k])
+    action = FLAGGED_ACTIONS[idx]
+    k = int(max(np.flatnonzero(flags), key=lambda j: (_SEVERITY[j], p[j])))
+    if open_to_other_roles and action == "end_interview":
+        return Decision("finish_then_withdraw", conf, policy.kind, CATEGORIES[k], softened=True)
+    return Decision(action, conf, policy.kind, CATEGORIES[k])
+
+
+@settings(max_examples=300, deadline=None)
+@given(policies(), st.lists(prob_vectors, min_size=1, max_size=6), thresholds, st.lists(st.booleans(), min_size=6,
+                                                                                        max_size=6))
+def test_vectorised_decisions_equal_the_row_by_row_rules(policy, rows, cut, soft):
+    P = np.array(rows)
+    soft = np.array(soft[: len(P)])
+    flags = P >= cut[None, :]
+    idx, conf = policy.flagged_index(P, flags)
+    got = policy.decide(P, cut, soft)
+    want = [_reference_decision(policy, P[i], cut, flags[i], int(idx[i]), float(conf[i]), bool(soft[i]))
+            for i in range(len(P))]
+    assert got == want

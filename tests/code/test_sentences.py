@@ -54,3 +54,21 @@ def test_clause_spans_are_ordered_and_inside_sentences(text):
         assert last <= s < e <= len(text)
         assert any(a <= s and e <= b for a, b in sentences)
         last = e
+
+
+@given(st.text(max_size=80), st.data())
+def test_strip_span_moves_inwards_past_white_space_only(text, data):
+    from redflags.model.sentences import strip_span
+
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    s, e = strip_span(text, start, end)
+    assert start <= s <= e <= end
+    assert text[s:e] == text[start:end].strip()
+    assert all(c.isspace() for c in text[start:s] + text[e:end])
+
+
+@given(st.text(max_size=80))
+def test_sentences_hold_a_letter_or_digit(text):
+    for s, e in sentence_spans(text):
+        assert any(c.isalnum() for c in text[s:e]) and text[s:e] == text[s:e].strip()

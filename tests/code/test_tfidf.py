@@ -118,3 +118,14 @@ def test_the_bundle_pickles_no_scikit_learn_object():
                if op.name in ("GLOBAL", "STACK_GLOBAL", "SHORT_BINUNICODE", "BINUNICODE") and isinstance(arg, str)}
     assert not [m for m in modules if m.startswith("sklearn")]
     assert any(m.startswith("redflags.model.bundle") for m in modules)
+
+
+def test_features_survive_a_pickle_round_trip_exactly():
+    import pickle
+
+    scorer = LinearScorer.from_pipeline(tiny_pipeline("word+char"))
+    for features in scorer.features:
+        back = pickle.loads(pickle.dumps(features))
+        assert back.vocabulary == features.vocabulary and np.array_equal(back.idf, features.idf)
+        assert (back.analyzer, back.ngram_range, back.token_pattern) == (features.analyzer, features.ngram_range,
+                                                                         features.token_pattern)
