@@ -51,7 +51,7 @@ function plainProblem(status, data, textLength) {
     const fields = data.errors.map((e) => String(e.field || ""));
     const text = data.errors.find((e) => e.field === "text");
     if (text) {
-      if (/at most/i.test(text.message || "")) {
+      if (/over [0-9,]+ characters|at most/i.test(text.message || "")) {
         return `Your text is ${plural(textLength, "character", "characters")} long, more than the service accepts. ` +
           "Please shorten it; nothing has been cut.";
       }
