@@ -31,6 +31,7 @@ from redflags.model.policy import (RANK, AdvicePolicy, choose_margin, fit_ordina
                                    policy_features)
 from redflags.model.predict import Combiner, LinearTextScorer, apply_override, score_texts, stack_features
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
+from redflags.training.progress import TrainingProgress
 
 log = logging.getLogger(__name__)
 
@@ -109,17 +110,23 @@ def _fold_job(texts: np.ndarray, Y: np.ndarray, train_i: np.ndarray, val_i: np.n
     return union, X_tr, X_val, fitted
 
 
-def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConfig, n_jobs: int = 2):
+def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConfig, n_jobs: int = 2,
+                   progress: TrainingProgress | None = None):
     """Grid search by mean average precision; returns the best params and, for them, per fold the
     fitted pipeline (to score sentences out of fold) and the fold's (train, validation) TF-IDF matrices."""
     texts_arr = np.array(texts, dtype=object)
     feature_grid = _features_params(config)
     classifiers = list(itertools.product(config.grid.C, config.grid.class_weight))
     jobs = [(f, k) for f in feature_grid for k in range(len(fold_list))]
-    done = Parallel(n_jobs=n_jobs)(
+    done = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_fold_job)(texts_arr, Y, fold_list[k][0], fold_list[k][1], *f, classifiers, config.seed)
         for f, k in jobs)
-    results = dict(zip(jobs, done))
+    progress = progress or TrainingProgress(enabled=False)
+    results = {}
+    with progress.bar(len(jobs) * len(classifiers), "folds x candidates", " fits") as bar:
+        for job, result in zip(jobs, done):  # in order, as each fold's fits finish
+            results[job] = result
+            bar.update(len(classifiers))
     table, fitted = [], {}
     for feat, nmax, min_df in feature_grid:
         per_fold = [results[((feat, nmax, min_df), k)] for k in range(len(fold_list))]
@@ -339,19 +346,26 @@ def make_bundle(pipeline: Pipeline, policy: AdvicePolicy, rule: str, thresholds:
 
 
 def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: TrainConfig,
-                 corpus_sha256: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+                 corpus_sha256: str = "", progress: TrainingProgress | None = None
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit everything on (texts, Y, rec) and return (bundle, selection report)."""
     started = time.perf_counter()
+    progress = progress or TrainingProgress(enabled=False)
     fold_list = folds(Y, rec, config.cv_folds, config.seed)
-    search, pipes, matrices = cross_validate(texts, Y, fold_list, config)
+    progress.step("cross-validate")
+    search, pipes, matrices = cross_validate(texts, Y, fold_list, config, progress=progress)
+    progress.step("score sentences out of fold")
     whole, best, n_sentences, split = out_of_fold_scores(texts, fold_list, pipes)
+    progress.step("choose combination and thresholds")
     combiner, thresholds, combine_rows, P_oof = choose_combination(Y, whole, best, n_sentences, split, fold_list,
                                                                    config)
     rule = combiner.rule
     override_kept = combiner.override is not None
+    progress.step("choose advice policy")
     policy, policy_rows, _ = choose_policy(P_oof, thresholds, rec, Y, fold_list, matrices)
     del matrices
 
+    progress.step("fit final model")
     pipeline, X = fit_final(texts, Y, search.params, config.seed)
     if policy.reads_text:
         severity = fit_text_severity(X, rec, Y)
