@@ -76,8 +76,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _classify(args: argparse.Namespace) -> int:
-    from redflags.model.artifact import ArtifactError, load_predictor
-
     if args.text is None and sys.stdin.isatty():
         # Nothing given and nothing piped: waiting on the keyboard looks like a hang, so say how instead.
         args.parser.print_usage(sys.stderr)
@@ -88,6 +86,8 @@ def _classify(args: argparse.Namespace) -> int:
     if not text.strip():
         print("redflags classify: the text is empty", file=sys.stderr)
         return 2
+    from redflags.model.artifact import ArtifactError, load_predictor  # scikit-learn: most of the start-up
+
     try:
         predictor = load_predictor(args.model or Settings.from_env().model_path)
     except ArtifactError as exc:

@@ -144,3 +144,57 @@ def test_classify_with_an_empty_pipe_says_so(tiny_model_path):
     done = _classify([], tiny_model_path, input="  \n")
     assert done.returncode == 2
     assert done.stderr.strip() == "redflags classify: the text is empty"
+
+
+def test_serve_without_a_model_trains_one_first_then_starts_gunicorn(tmp_path, monkeypatch):
+    """The path `redflags serve` takes on a fresh clone: train with the defaults, then hand over to gunicorn."""
+    import redflags.cli as cli
+    import redflags.training.run as run
+
+    model = tmp_path / "model.joblib"
+    monkeypatch.setenv("REDFLAGS_MODEL_PATH", str(model))
+    monkeypatch.setattr(cli, "DEFAULT_MODEL_PATH", model)
+    trained, started = [], []
+    monkeypatch.setattr(run, "run_training", lambda data, model_path, *a, **k: trained.append(model_path))
+
+    def execv(path, argv):
+        started.append(argv)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli.os, "execv", execv)
+    with pytest.raises(SystemExit):
+        main(["serve"])
+    assert trained == [model]
+    assert started and started[0][0].endswith("gunicorn") and "redflags.service.app:create_app()" in started[0]
+
+
+LOADED_AFTER = """
+import contextlib, io, json, sys
+from redflags.cli import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    code = main(sys.argv[1:])
+print(json.dumps({"code": code, "modules": sorted(m for m in sys.modules if "." not in m)}))
+"""
+
+
+def _top_modules_after(argv, **kwargs) -> dict:
+    done = subprocess.run([sys.executable, "-c", LOADED_AFTER, *argv], capture_output=True, text=True, timeout=120,
+                          **kwargs)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_classify_loads_the_model_and_nothing_of_the_service_training_or_batch(tiny_model_path):
+    """Start-up is imports: classify must not pull in the web stack, plotting, Dask or the input schemas."""
+    after = _top_modules_after(["classify", "--model", str(tiny_model_path), "He mocked my CV."])
+    assert after["code"] == 0
+    unwanted = {"flask", "werkzeug", "gunicorn", "matplotlib", "dask", "distributed", "pydantic", "tqdm",
+                "iterstrat", "requests"}
+    assert unwanted.isdisjoint(after["modules"]), sorted(unwanted & set(after["modules"]))
+    assert "sklearn" in after["modules"]   # the model file holds scikit-learn objects (for now)
+
+
+def test_classify_usage_and_empty_input_answer_before_loading_anything_heavy(tiny_model_path):
+    after = _top_modules_after(["classify", "--model", str(tiny_model_path)], input="")
+    assert after["code"] == 2
+    assert {"sklearn", "numpy", "pandas", "joblib"}.isdisjoint(after["modules"])
