@@ -31,7 +31,6 @@ from redflags.model.policy import (RANK, AdvicePolicy, choose_margin, fit_ordina
                                    policy_features)
 from redflags.model.predict import Combiner, LinearTextScorer, apply_override, score_texts, stack_features
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
-from redflags.training.progress import TrainingProgress
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +110,12 @@ def _fold_job(texts: np.ndarray, Y: np.ndarray, train_i: np.ndarray, val_i: np.n
 
 
 def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConfig, n_jobs: int = 2,
-                   progress: TrainingProgress | None = None):
+                   progress=None):
     """Grid search by mean average precision; returns the best params and, for them, per fold the
-    fitted pipeline (to score sentences out of fold) and the fold's (train, validation) TF-IDF matrices."""
+    fitted pipeline (to score sentences out of fold) and the fold's (train, validation) TF-IDF matrices.
+    `progress` (a training.progress.TrainingProgress; default silent) shows a bar over the fits."""
+    from redflags.training.progress import TrainingProgress
+
     texts_arr = np.array(texts, dtype=object)
     feature_grid = _features_params(config)
     classifiers = list(itertools.product(config.grid.C, config.grid.class_weight))
@@ -346,9 +348,11 @@ def make_bundle(pipeline: Pipeline, policy: AdvicePolicy, rule: str, thresholds:
 
 
 def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: TrainConfig,
-                 corpus_sha256: str = "", progress: TrainingProgress | None = None
-                 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Fit everything on (texts, Y, rec) and return (bundle, selection report)."""
+                 corpus_sha256: str = "", progress=None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit everything on (texts, Y, rec) and return (bundle, selection report); `progress` (a
+    training.progress.TrainingProgress; default silent) is told each step."""
+    from redflags.training.progress import TrainingProgress
+
     started = time.perf_counter()
     progress = progress or TrainingProgress(enabled=False)
     fold_list = folds(Y, rec, config.cv_folds, config.seed)
