@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="redflags", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
-               "  redflags train                                 # about 3 minutes on 2 cores\n"
+               "  redflags train                                 # 3-4 minutes on 2 cores\n"
                '  redflags classify "He laughed at my CV and asked my age."\n'
                "  redflags score answers.csv -o scored.csv --text-column answer\n"
                "  redflags serve                                 # http://127.0.0.1:8000\n"
@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help=MODEL_HELP)
     p.add_argument("--open-to-other-roles", action="store_true",
                    help="the candidate wants a future there, which softens some advice "
-                        "(example: redflags classify --open-to-other-roles \"...\")")
+                        "(example: --open-to-other-roles)")
     p.set_defaults(func=_classify)
 
     p = _subcommand(sub, "score", "score a CSV/TSV/Parquet file of texts, streaming",
@@ -270,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"redflags: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`redflags classify ... | head`): stop quietly, as a SIGPIPE would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except OSError as exc:
         # A file that vanished or cannot be read mid-run: one line naming it, not a traceback.
         if args.verbose:

@@ -198,3 +198,14 @@ def test_classify_usage_and_empty_input_answer_before_loading_anything_heavy(tin
     after = _top_modules_after(["classify", "--model", str(tiny_model_path)], input="")
     assert after["code"] == 2
     assert {"sklearn", "numpy", "pandas", "joblib"}.isdisjoint(after["modules"])
+
+
+def test_a_reader_that_goes_away_ends_classify_quietly(tiny_model_path):
+    """`redflags classify ... | head -1`: no traceback and no 'Broken pipe' line on the terminal."""
+    proc = subprocess.Popen([sys.executable, "-m", "redflags.cli", "classify", "--model", str(tiny_model_path),
+                             "He mocked my CV."], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()                  # before it has printed anything: it imports for a second first
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 128 + signal.SIGPIPE
+    assert err == ""
