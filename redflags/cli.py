@@ -14,15 +14,33 @@ from redflags.config import (DEFAULT_DATA, DEFAULT_DEV, DEFAULT_MODEL_PATH, DEFA
                              ConfigError, Settings, TrainConfig)
 
 
+def _input_problem(path: str | os.PathLike, what: str) -> str | None:
+    """Why `path` cannot be read as an input file, in words, or None if it can (checked before any slow work)."""
+    path = Path(path)
+    if not path.exists():
+        return f"{path}: no such file (the {what})"
+    if path.is_dir():
+        return f"{path}: is a folder; give the {what} file"
+    if not os.access(path, os.R_OK):
+        return f"{path}: not readable (permission denied)"
+    return None
+
+
 def _train(args: argparse.Namespace) -> int:
     from redflags.training.data import CorpusError
+    from redflags.training.progress import TrainingProgress
     from redflags.training.run import run_training
 
+    problem = _input_problem(args.data, "labelled corpus CSV")
+    if problem:
+        print(f"redflags train: {problem}", file=sys.stderr)
+        return 2
     try:
         config = TrainConfig.from_toml(args.config)
         model_path = Path(args.out) / "model.joblib" if args.out else DEFAULT_MODEL_PATH
         dev = Path(args.dev) if args.dev else (DEFAULT_DEV if DEFAULT_DEV.is_file() else None)
-        run_training(Path(args.data), model_path, Path(args.reports), config, dev=dev)
+        run_training(Path(args.data), model_path, Path(args.reports), config, dev=dev,
+                     progress=TrainingProgress.for_terminal(quiet=args.quiet))
     except (CorpusError, ConfigError, FileNotFoundError) as exc:
         print(f"redflags train: {exc}", file=sys.stderr)
         return 2
@@ -36,6 +54,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     from redflags.training.evaluate import evaluate_labelled
     from redflags.training.report import headline_table, write_evaluation
 
+    problem = _input_problem(args.labelled, "labelled CSV")
+    if problem:
+        print(f"redflags evaluate: {problem}", file=sys.stderr)
+        return 2
     try:
         predictor = load_predictor(args.model or Settings.from_env().model_path)
         train_data = Path(args.train_data) if args.train_data else None
@@ -54,16 +76,18 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _classify(args: argparse.Namespace) -> int:
-    from redflags.model.artifact import ArtifactError, load_predictor
-
     if args.text is None and sys.stdin.isatty():
+        # Nothing given and nothing piped: waiting on the keyboard looks like a hang, so say how instead.
+        args.parser.print_usage(sys.stderr)
         print('redflags classify: give the account as an argument, or pipe it in: redflags classify "He mocked '
-              'my CV." / cat letter.txt | redflags classify -', file=sys.stderr)
+              'my CV." / cat letter.txt | redflags classify', file=sys.stderr)
         return 2
     text = sys.stdin.read() if args.text in (None, "-") else args.text
     if not text.strip():
         print("redflags classify: the text is empty", file=sys.stderr)
         return 2
+    from redflags.model.artifact import ArtifactError, load_predictor  # scikit-learn: most of the start-up
+
     try:
         predictor = load_predictor(args.model or Settings.from_env().model_path)
     except ArtifactError as exc:
@@ -77,6 +101,10 @@ def _classify(args: argparse.Namespace) -> int:
 def _score(args: argparse.Namespace) -> int:
     from redflags.batch.score import BatchError, score_file
 
+    problem = None if args.input == "-" else _input_problem(args.input, "input")
+    if problem:
+        print(f"redflags score: {problem}", file=sys.stderr)
+        return 2
     try:
         score_file(args.input, args.output, text_column=args.text_column, id_column=args.id_column,
                    model_path=args.model or Settings.from_env().model_path, jobs=args.jobs,
@@ -95,7 +123,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not settings.model_path.exists() and settings.model_path == DEFAULT_MODEL_PATH:
         print(f"no model at {settings.model_path}: training one first", file=sys.stderr)
         if _train(argparse.Namespace(data=str(DEFAULT_DATA), out=None, reports=str(DEFAULT_REPORTS),
-                                     config=str(DEFAULT_TRAIN_CONFIG))):
+                                     config=str(DEFAULT_TRAIN_CONFIG), dev=None, quiet=False)):
             return 2
     gunicorn = Path(sys.executable).with_name("gunicorn")
     argv = [str(gunicorn), "--bind", f"{settings.host}:{settings.port}", "--workers", str(settings.workers),
@@ -105,58 +133,123 @@ def _serve(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="redflags", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+MODEL_HELP = "model artifact (default: REDFLAGS_MODEL_PATH or the trained one; example: --model /srv/redflags/model.joblib)"
 
-    p = sub.add_parser("train", help="train from the labelled corpus and write the evaluation report")
-    p.add_argument("--data", default=str(DEFAULT_DATA), help="labelled corpus CSV (default: %(default)s)")
-    p.add_argument("--out", default=None, help="folder for model.joblib (default: model/artifacts)")
-    p.add_argument("--reports", default=str(DEFAULT_REPORTS), help="folder for metrics, card and plots")
-    p.add_argument("--config", default=str(DEFAULT_TRAIN_CONFIG), help="training config TOML")
-    p.add_argument("--dev", default=None, help="labelled real-account CSV to evaluate on (only scored, never "
-                                               "trained on; default: ../shared/dev/real_dev.csv when present)")
+
+def _subcommand(sub, name: str, help: str, examples: str, description: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand whose --help ends with worked examples (kept as written, hence the raw formatter)."""
+    p = sub.add_parser(name, help=help, description=description or help, epilog="examples:\n" + examples,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(parser=p)
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="redflags", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  redflags train                                 # 3-4 minutes on 2 cores\n"
+               '  redflags classify "He laughed at my CV and asked my age."\n'
+               "  redflags score answers.csv -o scored.csv --text-column answer\n"
+               "  redflags serve                                 # http://127.0.0.1:8000\n"
+               "  redflags COMMAND --help                        # options of one command, with examples")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log progress at INFO (example: redflags -v score in.csv -o out.csv --text-column a)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
+                        help="print the version and exit (example: redflags --version)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                help="one of the commands below; `redflags COMMAND --help` shows its options")
+
+    p = _subcommand(sub, "train", "train from the labelled corpus and write the evaluation report",
+                    "  redflags train\n"
+                    "  redflags train --config my_grid.toml --out /tmp/model --reports /tmp/reports --quiet\n"
+                    "  redflags train --data data/anecdotes.csv --dev ../shared/dev/real_dev.csv")
+    p.add_argument("--data", default=str(DEFAULT_DATA),
+                   help="labelled corpus CSV (default: %(default)s; example: --data data/anecdotes.csv)")
+    p.add_argument("--out", default=None,
+                   help="folder for model.joblib (default: model/artifacts; example: --out /tmp/model)")
+    p.add_argument("--reports", default=str(DEFAULT_REPORTS),
+                   help="folder for metrics, card and plots (default: %(default)s; example: --reports /tmp/reports)")
+    p.add_argument("--config", default=str(DEFAULT_TRAIN_CONFIG),
+                   help="training config TOML (default: %(default)s; example: --config my_grid.toml)")
+    p.add_argument("--dev", default=None,
+                   help="labelled real-account CSV to evaluate on (only scored, never trained on; default: "
+                        "../shared/dev/real_dev.csv when present; example: --dev my_real_labels.csv)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no step lines, progress bar or time estimate on standard error (they are shown only "
+                        "when it is a terminal anyway; example: redflags train --quiet)")
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("evaluate", help="score a labelled CSV (corpus format) and print per-category and "
-                                        "advice figures beside the baselines",
-                       description="Example: redflags evaluate my_labels.csv --text-column answer --report out/")
-    p.add_argument("labelled", help="CSV with a text column, labels (';'-joined ids) and recommendation")
-    p.add_argument("--text-column", default="text", help="column holding the text (default: %(default)s)")
-    p.add_argument("--report", default=None, help="folder for metrics.json and plots")
+    p = _subcommand(sub, "evaluate", "score a labelled CSV (corpus format) and print per-category and "
+                                     "advice figures beside the baselines",
+                    "  redflags evaluate my_labels.csv\n"
+                    "  redflags evaluate my_labels.csv --text-column answer --report out/")
+    p.add_argument("labelled", help="CSV with a text column, labels (';'-joined ids) and recommendation "
+                                    "(example: my_labels.csv)")
+    p.add_argument("--text-column", default="text",
+                   help="column holding the text (default: %(default)s; example: --text-column answer)")
+    p.add_argument("--report", default=None,
+                   help="folder for metrics.json, evaluation.md and plots (example: --report out/)")
     p.add_argument("--train-data", default=str(DEFAULT_DATA) if DEFAULT_DATA.is_file() else None,
                    help="the corpus the model was trained on, for the prior and ten-line baselines "
-                        "(default: %(default)s)")
-    p.add_argument("--model", default=None, help="model artifact (default: REDFLAGS_MODEL_PATH or the trained one)")
+                        "(default: %(default)s; example: --train-data data/anecdotes.csv)")
+    p.add_argument("--model", default=None, help=MODEL_HELP)
     p.set_defaults(func=_evaluate)
 
-    p = sub.add_parser("classify", help="classify one text (argument or standard input) and print JSON")
-    p.add_argument("text", nargs="?", help="the anecdote; '-' or nothing reads standard input")
-    p.add_argument("--model", default=None, help="model artifact (default: REDFLAGS_MODEL_PATH or the trained one)")
-    p.add_argument("--open-to-other-roles", action="store_true", help="the candidate wants a future there")
+    p = _subcommand(sub, "classify", "classify one text (argument or piped standard input) and print JSON",
+                    '  redflags classify "He mocked my CV and asked how old I was."\n'
+                    "  cat letter.txt | redflags classify\n"
+                    '  redflags classify --open-to-other-roles "They offered a different role at the end."')
+    p.add_argument("text", nargs="?",
+                   help="the account; '-' or nothing reads standard input when it is piped, else the usage is "
+                        "printed (example: \"He laughed at my answers.\")")
+    p.add_argument("--model", default=None, help=MODEL_HELP)
+    p.add_argument("--open-to-other-roles", action="store_true",
+                   help="the candidate wants a future there, which softens some advice "
+                        "(example: --open-to-other-roles)")
     p.set_defaults(func=_classify)
 
-    p = sub.add_parser("score", help="score a CSV/TSV/Parquet file of texts, streaming")
-    p.add_argument("input", help="input file (.csv, .csv.gz, .tsv, .parquet) or - for standard input")
-    p.add_argument("-o", "--output", required=True, help="output file, or - for standard output")
-    p.add_argument("--text-column", required=True)
-    p.add_argument("--id-column", default=None)
-    p.add_argument("--jobs", type=int, default=1, help="worker processes: of the local engine, or of the local Dask cluster (example: --jobs 2)")
-    p.add_argument("--chunksize", type=int, default=5000, help="rows per chunk")
-    p.add_argument("--evidence", action="store_true", help="add an evidence column (JSON)")
-    p.add_argument("--engine", choices=["local", "dask"], default="local")
-    p.add_argument("--scheduler", default=None, help="address of a Dask scheduler to join (dask engine)")
-    p.add_argument("--encoding", default="utf-8", help="input text encoding (default: %(default)s)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p = _subcommand(sub, "score", "score a CSV/TSV/Parquet file of texts, streaming",
+                    "  redflags score answers.csv -o scored.csv --text-column answer\n"
+                    "  redflags score answers.csv -o scored.csv --text-column answer --id-column respondent --jobs 2\n"
+                    "  redflags score big.parquet -o out.parquet --text-column answer --engine dask --jobs 2\n"
+                    "  cat answers.csv | redflags score - -o - --text-column answer > scored.csv")
+    p.add_argument("input", help="input file (.csv, .csv.gz, .tsv, .parquet) or - for standard input "
+                                 "(example: answers.csv)")
+    p.add_argument("-o", "--output", required=True,
+                   help="output file, or - for standard output (example: -o scored.csv)")
+    p.add_argument("--text-column", required=True,
+                   help="column holding the accounts to score (example: --text-column answer)")
+    p.add_argument("--id-column", default=None,
+                   help="column naming each row, used in the summary of rows not scored "
+                        "(example: --id-column respondent)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="worker processes: of the local engine, or of the local Dask cluster "
+                        "(default: %(default)s; example: --jobs 2)")
+    p.add_argument("--chunksize", type=int, default=5000,
+                   help="rows per chunk (default: %(default)s; example: --chunksize 1000)")
+    p.add_argument("--evidence", action="store_true",
+                   help="add an evidence column (JSON: per flag, the code-point offsets of its evidence; "
+                        "example: --evidence)")
+    p.add_argument("--engine", choices=["local", "dask"], default="local",
+                   help="local processes or a Dask cluster (default: %(default)s; example: --engine dask)")
+    p.add_argument("--scheduler", default=None,
+                   help="address of a Dask scheduler to join (dask engine; example: --scheduler tcp://host:8786)")
+    p.add_argument("--encoding", default="utf-8",
+                   help="input text encoding (default: %(default)s; example: --encoding latin-1)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar or summary (example: --quiet)")
     p.add_argument("--keep-formulas", action="store_true",
                    help="write cells starting with = + - @ unescaped (by default they get a leading ' so a "
-                        "spreadsheet does not run them as formulas)")
-    p.add_argument("--model", default=None, help="model artifact (default: REDFLAGS_MODEL_PATH or the trained one)")
+                        "spreadsheet does not run them as formulas; example: --keep-formulas)")
+    p.add_argument("--model", default=None, help=MODEL_HELP)
     p.set_defaults(func=_score)
 
-    p = sub.add_parser("serve", help="run the HTTP service under gunicorn (REDFLAGS_* settings)")
+    p = _subcommand(sub, "serve", "run the HTTP service under gunicorn (REDFLAGS_* settings), training a model "
+                                  "first if there is none",
+                    "  redflags serve\n"
+                    "  REDFLAGS_PORT=8080 REDFLAGS_WORKERS=4 redflags serve\n"
+                    "  REDFLAGS_MODEL_PATH=/srv/redflags/model.joblib REDFLAGS_API_KEYS=k1,k2 redflags serve")
     p.set_defaults(func=_serve)
     return parser
 
@@ -176,6 +269,17 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ConfigError as exc:
         print(f"redflags: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader went away (`redflags classify ... | head`): stop quietly, as a SIGPIPE would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    except OSError as exc:
+        # A file that vanished or cannot be read mid-run: one line naming it, not a traceback.
+        if args.verbose:
+            raise
+        name = f"{exc.filename}: " if exc.filename else ""
+        print(f"redflags {args.command}: {name}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         # Ctrl-C: cleanup (removing a half-written output, shutting worker processes down, which ignore

@@ -111,17 +111,26 @@ def _fold_job(texts: np.ndarray, Y: np.ndarray, train_i: np.ndarray, val_i: np.n
     return union, X_tr, X_val, fitted
 
 
-def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConfig, n_jobs: int = 2):
+def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConfig, n_jobs: int = 2,
+                   progress=None):
     """Grid search by mean average precision; returns the best params and, for them, per fold the
-    fitted pipeline (to score sentences out of fold) and the fold's (train, validation) TF-IDF matrices."""
+    fitted pipeline (to score sentences out of fold) and the fold's (train, validation) TF-IDF matrices.
+    `progress` (a training.progress.TrainingProgress; default silent) shows a bar over the fits."""
+    from redflags.training.progress import TrainingProgress
+
     texts_arr = np.array(texts, dtype=object)
     feature_grid = _features_params(config)
     classifiers = list(itertools.product(config.grid.C, config.grid.class_weight))
     jobs = [(f, k) for f in feature_grid for k in range(len(fold_list))]
-    done = Parallel(n_jobs=n_jobs)(
+    done = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_fold_job)(texts_arr, Y, fold_list[k][0], fold_list[k][1], *f, classifiers, config.seed)
         for f, k in jobs)
-    results = dict(zip(jobs, done))
+    progress = progress or TrainingProgress(enabled=False)
+    results = {}
+    with progress.bar(len(jobs) * len(classifiers), "folds x candidates", " fits") as bar:
+        for job, result in zip(jobs, done):  # in order, as each fold's fits finish
+            results[job] = result
+            bar.update(len(classifiers))
     table, fitted = [], {}
     for feat, nmax, min_df in feature_grid:
         per_fold = [results[((feat, nmax, min_df), k)] for k in range(len(fold_list))]
@@ -341,19 +350,28 @@ def make_bundle(pipeline: Pipeline, policy: AdvicePolicy, combiner: Combiner | s
 
 
 def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: TrainConfig,
-                 corpus_sha256: str = "") -> tuple[ModelBundle, dict[str, Any], Pipeline]:
-    """Fit everything on (texts, Y, rec) and return (bundle, selection report, the fitted pipeline)."""
+                 corpus_sha256: str = "", progress=None) -> tuple[ModelBundle, dict[str, Any], Pipeline]:
+    """Fit everything on (texts, Y, rec) and return (bundle, selection report, the fitted pipeline);
+    `progress` (a training.progress.TrainingProgress; default silent) is told each step."""
+    from redflags.training.progress import TrainingProgress
+
     started = time.perf_counter()
+    progress = progress or TrainingProgress(enabled=False)
     fold_list = folds(Y, rec, config.cv_folds, config.seed)
-    search, pipes, matrices = cross_validate(texts, Y, fold_list, config)
+    progress.step("cross-validate")
+    search, pipes, matrices = cross_validate(texts, Y, fold_list, config, progress=progress)
+    progress.step("score sentences out of fold")
     whole, best, n_sentences, split = out_of_fold_scores(texts, fold_list, pipes)
+    progress.step("choose combination and thresholds")
     combiner, thresholds, combine_rows, P_oof = choose_combination(Y, whole, best, n_sentences, split, fold_list,
                                                                    config)
     rule = combiner.rule
     override_kept = combiner.override is not None
+    progress.step("choose advice policy")
     policy, policy_rows, _ = choose_policy(P_oof, thresholds, rec, Y, fold_list, matrices)
     del matrices
 
+    progress.step("fit final model")
     pipeline, X = fit_final(texts, Y, search.params, config.seed)
     if policy.reads_text:
         severity = fit_text_severity(X, rec, Y)
