@@ -96,6 +96,8 @@ class _WordGrams:
         self.pattern = re.compile(features.token_pattern)
         self.get = features.vocabulary.get
         self.min_n, self.max_n = features.ngram_range
+        # tokens of word characters only never cross a non-word boundary (what unit_ids relies on)
+        self.word_tokens = features.token_pattern in (r"(?u)\b\w\w+\b", r"\b\w\w+\b")
 
     def _gram_ids(self, tokens: list[str], n: int) -> list[int]:
         get = self.get
@@ -107,27 +109,24 @@ class _WordGrams:
 
     def ids(self, pre: str) -> list[int]:
         """Known n-gram indices of an already preprocessed text (repeats kept: they are the counts)."""
-        tokens = self.pattern.findall(pre)
-        out: list[int] = []
-        for n in range(self.min_n, min(self.max_n, len(tokens)) + 1):
-            out.extend(j for j in self._gram_ids(tokens, n) if j >= 0)
-        return out
+        return self.ids_of_tokens(self.pattern.findall(pre))
 
     def _bounded(self, text: str, pre: str, start: int, end: int) -> bool:
         return (self.features.preprocess(text[start:end]) == pre[start:end]
                 and (start == 0 or not _WORD_CHAR.match(pre[start - 1]))
                 and (end == len(pre) or not _WORD_CHAR.match(pre[end])))
 
-    def unit_ids(self, text: str, pre: str, spans: Sequence[tuple[int, int]]
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """Indices of the whole text's n-grams, and (indices, owning span) of the n-grams inside each span
-        of `text`, from one tokenisation of the text.
+    def unit_ids(self, text: str, pre: str, spans: Sequence[tuple[int, int]]) -> tuple[list[int], list[list[int]]] | None:
+        """Indices of the whole text's n-grams and of each span's, from one tokenisation of the text.
 
-        Sentences are spans of the text, so their tokens are the text's tokens inside them. That holds
-        exactly when preprocessing a span gives the matching slice of the preprocessed text and the span is
-        bounded by non-word characters; None when either fails (the caller then analyses span by span).
+        Sentences are spans of the text; with a token pattern of word characters (scikit-learn's default),
+        their tokens are the text's tokens inside them when preprocessing a span gives the matching slice of
+        the preprocessed text and the span is bounded by non-word characters. Then the text is tokenised
+        segment by segment (gaps and spans, in order), each span's n-grams are its own, and the whole text
+        adds the gaps' n-grams and those crossing a segment boundary. None when a condition fails (the
+        caller then analyses span by span, as scikit-learn would).
         """
-        if len(pre) != len(text):
+        if not self.word_tokens or len(pre) != len(text):
             return None
         if text.isascii():   # lower-casing ASCII is per character: a slice's preprocessing is the slice
             if any((s > 0 and _WORD_CHAR.match(pre[s - 1])) or (e < len(pre) and _WORD_CHAR.match(pre[e]))
@@ -135,27 +134,39 @@ class _WordGrams:
                 return None
         elif not all(self._bounded(text, pre, s, e) for s, e in spans):
             return None
-        matches = list(self.pattern.finditer(pre))
-        tokens = [m.group() for m in matches]
-        token_starts = np.fromiter((m.start() for m in matches), dtype=np.int64, count=len(matches))
-        span_starts = np.array([s for s, _ in spans], dtype=np.int64)
-        span_ends = np.array([e for _, e in spans], dtype=np.int64)
-        # which span each token falls in (-1: none); spans are disjoint and in order
-        owner = np.searchsorted(span_starts, token_starts, side="right") - 1
-        owner = np.where((owner >= 0) & (token_starts < span_ends[np.maximum(owner, 0)]), owner, -1)
-        ids, owners = [], []
+        findall = self.pattern.findall
+        segments: list[list[str]] = []    # token lists in text order: the spans, and the gaps that hold tokens
+        span_segment: list[int] = []      # which segment each span is
+        pos = 0
+        for s, e in spans:
+            if s > pos:
+                gap = findall(pre, pos, s)
+                if gap:
+                    segments.append(gap)
+            span_segment.append(len(segments))
+            segments.append(findall(pre, s, e))
+            pos = e
+        tail = findall(pre, pos) if pos < len(pre) else []
+        if tail:
+            segments.append(tail)
+        ids = [self.ids_of_tokens(tokens) for tokens in segments]
+        whole = [j for seg in ids for j in seg]
+        if self.max_n > 1 and len(segments) > 1:   # n-grams that cross from one segment into the next
+            tokens = [t for seg in segments for t in seg]
+            bounds, at = [], 0
+            for seg in segments[:-1]:
+                at += len(seg)
+                bounds.append(at)
+            for n in range(max(2, self.min_n), self.max_n + 1):
+                starts = sorted({i for b in bounds for i in range(max(0, b - n + 1), b) if i + n <= len(tokens)})
+                whole.extend(j for j in (self.get(" ".join(tokens[i:i + n]), -1) for i in starts) if j >= 0)
+        return whole, [ids[k] for k in span_segment]
+
+    def ids_of_tokens(self, tokens: list[str]) -> list[int]:
+        out: list[int] = []
         for n in range(self.min_n, min(self.max_n, len(tokens)) + 1):
-            grams = np.array(self._gram_ids(tokens, n), dtype=np.int64)
-            first, last = owner[: len(grams)], owner[n - 1:]
-            ids.append(grams)
-            owners.append(np.where(first == last, first, -1))
-        if not ids:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, empty
-        ids_all, owner_all = np.concatenate(ids), np.concatenate(owners)
-        known = ids_all >= 0
-        inside = known & (owner_all >= 0)
-        return ids_all[known], ids_all[inside], owner_all[inside]
+            out.extend(j for j in self._gram_ids(tokens, n) if j >= 0)
+        return out
 
 
 class _CharWbGrams:
@@ -216,11 +227,9 @@ class _RowBuilder:
 
     def __init__(self) -> None:
         self.n_rows = 0
-        self.ids: list[int] = []          # occurrences added row by row from Python lists
-        self.lengths: list[int] = []
-        self.rows: list[int] = []
-        self.chunk_ids: list[np.ndarray] = []    # occurrences added as arrays (sentence rows)
-        self.chunk_rows: list[np.ndarray] = []
+        self.ids: list[int] = []          # feature index of every occurrence, row after row
+        self.lengths: list[int] = []      # occurrences per added piece
+        self.rows: list[int] = []         # the row of each added piece
 
     def new_rows(self, n: int) -> int:
         first = self.n_rows
@@ -232,14 +241,8 @@ class _RowBuilder:
         self.lengths.append(len(ids))
         self.rows.append(row)
 
-    def add_array(self, rows: np.ndarray, ids: np.ndarray) -> None:
-        self.chunk_rows.append(rows)
-        self.chunk_ids.append(ids)
-
     def occurrences(self) -> tuple[np.ndarray, np.ndarray]:
-        rows = np.concatenate([np.repeat(np.array(self.rows, dtype=np.int64), self.lengths), *self.chunk_rows])
-        ids = np.concatenate([np.array(self.ids, dtype=np.int64), *self.chunk_ids])
-        return rows, ids
+        return np.repeat(np.array(self.rows, dtype=np.int64), self.lengths), np.array(self.ids, dtype=np.int64)
 
 
 class LinearScorer:
@@ -307,9 +310,10 @@ class LinearScorer:
                 for j, doc in enumerate((text, *(text[s:e] for s, e in spans))):
                     self._add_doc(rows, first + j, doc)
                 continue
-            whole, ids, owner = found
-            rows.add_array(np.full(len(whole), first, dtype=np.int64), whole)
-            rows.add_array(owner + first + 1, ids)
+            whole, per_span = found
+            rows.add(first, whole)
+            for j, ids in enumerate(per_span, start=first + 1):
+                rows.add(j, ids)
         return self._tfidf(rows)
 
     def _tfidf(self, rows: _RowBuilder) -> CsrParts:

@@ -23,8 +23,13 @@ UNIT_TEXTS = TEXTS + [
     "Caf\u00e9 owner: \u201cwe\u2019re a family\u201d. I said no\u2026 He mocked my degree; unpaid trial shift, eight hours.",
     "\u0130stanbul office. The \u0392\u039f\u03a3. Next sentence\u0301 here. \ufb01ne print, decide today.",
     "e.g. 3.5 hours late. U.S.A. based. don't won't can't. word_with_underscore. end",
+    "__ . He laughed at me. __ __! Then he asked my age? ... __init__ and so on. ok",   # tokens between sentences
+    "one two. three. four five six seven. eight nine, ten eleven; twelve.",            # bigrams across sentences
 ]
-any_texts = st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=120) | st.sampled_from(UNIT_TEXTS),
+_pieces = st.sampled_from(["He", "laughed", "at", "my", "age", "__", "_x_", "9", "Café", ".", "!", "?", ",", " ",
+                           "\n", "...", "…", "'", "ΣΑΣ", "İ", "ﬁ", "e\u0301"])
+any_texts = st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=120) | st.sampled_from(UNIT_TEXTS)
+                     | st.lists(_pieces, max_size=40).map(" ".join) | st.lists(_pieces, max_size=40).map("".join),
                      min_size=1, max_size=4)
 
 
@@ -76,9 +81,9 @@ def test_the_one_tokenisation_path_is_taken_for_ordinary_text(monkeypatch):
     scorer = LinearScorer.from_pipeline(tiny_pipeline("word"))
     words = scorer._word_units
     assert words is not None
-    text = UNIT_TEXTS[-4]
+    text = next(t for t in UNIT_TEXTS if t.startswith("He laughed at me. Then he asked my age! Then he asked for my bank details? Odd,"))
     assert words.unit_ids(text, words.features.preprocess(text), sentence_spans(text)) is not None
-    odd = UNIT_TEXTS[-2]   # NFKD changes the length: analysed span by span instead
+    odd = next(t for t in UNIT_TEXTS if t.startswith("\u0130stanbul"))   # NFKD changes the length: span by span
     assert words.unit_ids(odd, words.features.preprocess(odd), sentence_spans(odd)) is None
 
 
