@@ -18,13 +18,19 @@ _ALNUM = re.compile(r"[^\W_]")   # a letter or digit: exactly str.isalnum() (\w 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Return (start, end) spans of the non-blank sentences of `text`, stripped of outer white space."""
     spans: list[tuple[int, int]] = []
+    alnum = _ALNUM.search
     for match in _SENTENCE.finditer(text):
         start, end = match.span()
         if start == end:
             continue
-        for s, e in _split_long(text, start, end):
-            s, e = strip_span(text, s, e)
-            if e > s and _ALNUM.search(text, s, e):
+        # n words take at least 2n - 1 characters: a shorter sentence needs no splitting (the usual case)
+        pieces = ((start, end),) if end - start < 2 * _MAX_WORDS + 1 else _split_long(text, start, end)
+        for s, e in pieces:
+            piece = text[s:e]
+            kept = piece.lstrip()
+            s += len(piece) - len(kept)
+            e = s + len(kept.rstrip())
+            if e > s and alnum(text, s, e):
                 spans.append((s, e))
     return spans
 

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 CsrParts = tuple[np.ndarray, np.ndarray, np.ndarray]   # (indptr, indices, data) of TF-IDF rows
 
 _WORD_CHAR = re.compile(r"\w")
+_DEFAULT_TOKEN_PATTERNS = (r"(?u)\b\w\w+\b", r"\b\w\w+\b")   # scikit-learn's (str patterns are Unicode)
 _SMALL_NNZ = 2_000   # up to this many non-zeros, X @ W is done in numpy (cheaper than building a sparse matrix)
 
 
@@ -93,11 +94,14 @@ class _WordGrams:
 
     def __init__(self, features: TfidfFeatures) -> None:
         self.features = features
-        self.pattern = re.compile(features.token_pattern)
+        # scikit-learn's default pattern finds exactly the runs of two or more word characters, which the
+        # plainer pattern finds faster (no boundary checks); any other pattern is used as it is
+        self.pattern = re.compile(r"\w{2,}" if features.token_pattern in _DEFAULT_TOKEN_PATTERNS
+                                  else features.token_pattern)
         self.get = features.vocabulary.get
         self.min_n, self.max_n = features.ngram_range
         # tokens of word characters only never cross a non-word boundary (what unit_ids relies on)
-        self.word_tokens = features.token_pattern in (r"(?u)\b\w\w+\b", r"\b\w\w+\b")
+        self.word_tokens = features.token_pattern in _DEFAULT_TOKEN_PATTERNS
 
     def _gram_ids(self, tokens: list[str], n: int) -> list[int]:
         get = self.get
@@ -108,7 +112,7 @@ class _WordGrams:
         return [get(" ".join(tokens[i:i + n]), -1) for i in range(len(tokens) - n + 1)]
 
     def ids(self, pre: str) -> list[int]:
-        """Known n-gram indices of an already preprocessed text (repeats kept: they are the counts)."""
+        """N-gram indices of an already preprocessed text (repeats kept: they are the counts; -1: unknown)."""
         return self.ids_of_tokens(self.pattern.findall(pre))
 
     def _bounded(self, text: str, pre: str, start: int, end: int) -> bool:
@@ -129,43 +133,59 @@ class _WordGrams:
         if not self.word_tokens or len(pre) != len(text):
             return None
         if text.isascii():   # lower-casing ASCII is per character: a slice's preprocessing is the slice
-            if any((s > 0 and _WORD_CHAR.match(pre[s - 1])) or (e < len(pre) and _WORD_CHAR.match(pre[e]))
-                   for s, e in spans):
-                return None
+            for s, e in spans:   # ASCII \w is a letter, a digit or "_"
+                if s > 0 and (pre[s - 1].isalnum() or pre[s - 1] == "_"):
+                    return None
+                if e < len(pre) and (pre[e].isalnum() or pre[e] == "_"):
+                    return None
         elif not all(self._bounded(text, pre, s, e) for s, e in spans):
             return None
-        findall = self.pattern.findall
-        segments: list[list[str]] = []    # token lists in text order: the spans, and the gaps that hold tokens
-        span_segment: list[int] = []      # which segment each span is
+        findall, search = self.pattern.findall, self.pattern.search
+        # segments: token lists in text order, the spans and the gaps between them that hold a token (a gap
+        # between sentences rarely does: "__" alone; between clauses, "and" or "but")
+        segments: list[list[str]] = []
+        span_segment: list[int] = []
         pos = 0
         for s, e in spans:
-            if s > pos:
-                gap = findall(pre, pos, s)
-                if gap:
-                    segments.append(gap)
+            if s > pos and search(pre, pos, s):
+                segments.append(findall(pre, pos, s))
             span_segment.append(len(segments))
             segments.append(findall(pre, s, e))
             pos = e
-        tail = findall(pre, pos) if pos < len(pre) else []
-        if tail:
-            segments.append(tail)
-        ids = [self.ids_of_tokens(tokens) for tokens in segments]
+        if pos < len(pre) and search(pre, pos):
+            segments.append(findall(pre, pos))
+        if self.min_n == 1 and self.max_n == 2:   # the shipped features, inlined: this loop runs per sentence
+            get = self.get
+            ids = [[get(t, -1) for t in tokens] + [get(a + " " + b, -1) for a, b in zip(tokens, tokens[1:])]
+                   for tokens in segments]
+        else:
+            ids = [self.ids_of_tokens(tokens) for tokens in segments]
         whole = [j for seg in ids for j in seg]
         if self.max_n > 1 and len(segments) > 1:   # n-grams that cross from one segment into the next
-            tokens = [t for seg in segments for t in seg]
-            bounds, at = [], 0
-            for seg in segments[:-1]:
-                at += len(seg)
-                bounds.append(at)
-            for n in range(max(2, self.min_n), self.max_n + 1):
-                starts = sorted({i for b in bounds for i in range(max(0, b - n + 1), b) if i + n <= len(tokens)})
-                whole.extend(j for j in (self.get(" ".join(tokens[i:i + n]), -1) for i in starts) if j >= 0)
+            filled = [seg for seg in segments if seg]
+            if self.max_n == 2 and self.min_n <= 2:
+                get = self.get
+                whole += [get(a[-1] + " " + b[0], -1) for a, b in zip(filled, filled[1:])]
+            else:
+                tokens = [t for seg in filled for t in seg]
+                bounds, at = [], 0
+                for seg in filled[:-1]:
+                    at += len(seg)
+                    bounds.append(at)
+                for n in range(max(2, self.min_n), self.max_n + 1):
+                    starts = sorted({i for b in bounds for i in range(max(0, b - n + 1), b) if i + n <= len(tokens)})
+                    whole += [self.get(" ".join(tokens[i:i + n]), -1) for i in starts]
         return whole, [ids[k] for k in span_segment]
 
     def ids_of_tokens(self, tokens: list[str]) -> list[int]:
+        """Vocabulary indices of the tokens' n-grams, -1 for an n-gram outside the vocabulary (dropped later,
+        for a whole batch at once)."""
+        if self.min_n == 1 and self.max_n == 2:   # the shipped features: one pass each, no per-n loop
+            get = self.get
+            return [get(t, -1) for t in tokens] + [get(a + " " + b, -1) for a, b in zip(tokens, tokens[1:])]
         out: list[int] = []
         for n in range(self.min_n, min(self.max_n, len(tokens)) + 1):
-            out.extend(j for j in self._gram_ids(tokens, n) if j >= 0)
+            out += self._gram_ids(tokens, n)
         return out
 
 
@@ -241,8 +261,19 @@ class _RowBuilder:
         self.lengths.append(len(ids))
         self.rows.append(row)
 
+    def add_rows(self, first: int, pieces: list[list[int]]) -> None:
+        """Rows first, first + 1, ... holding `pieces` in order."""
+        for ids in pieces:
+            self.ids += ids
+        self.lengths += map(len, pieces)
+        self.rows += range(first, first + len(pieces))
+
     def occurrences(self) -> tuple[np.ndarray, np.ndarray]:
-        return np.repeat(np.array(self.rows, dtype=np.int64), self.lengths), np.array(self.ids, dtype=np.int64)
+        """(row, feature index) of every occurrence of a known n-gram (the -1s of unknown ones dropped)."""
+        rows = np.repeat(np.array(self.rows, dtype=np.int64), self.lengths)
+        ids = np.array(self.ids, dtype=np.int64)
+        known = ids >= 0
+        return rows[known], ids[known]
 
 
 class LinearScorer:
@@ -285,7 +316,7 @@ class LinearScorer:
     def _add_doc(self, rows: _RowBuilder, row: int, doc: str) -> None:
         for counter, features, offset in zip(self._counters, self.features, self.offsets):
             ids = counter.ids(features.preprocess(doc))
-            rows.add(row, [j + offset for j in ids] if offset else ids)
+            rows.add(row, [j + offset if j >= 0 else -1 for j in ids] if offset else ids)
 
     def encode(self, docs: Sequence[str]) -> CsrParts:
         """CSR parts of the TF-IDF rows of `docs`, exactly as the fitted vectorizers would make them."""
@@ -311,9 +342,7 @@ class LinearScorer:
                     self._add_doc(rows, first + j, doc)
                 continue
             whole, per_span = found
-            rows.add(first, whole)
-            for j, ids in enumerate(per_span, start=first + 1):
-                rows.add(j, ids)
+            rows.add_rows(first, [whole, *per_span])
         return self._tfidf(rows)
 
     def _tfidf(self, rows: _RowBuilder) -> CsrParts:
