@@ -82,19 +82,25 @@ def _classify(args: argparse.Namespace) -> int:
         print('redflags classify: give the account as an argument, or pipe it in: redflags classify "He mocked '
               'my CV." / cat letter.txt | redflags classify', file=sys.stderr)
         return 2
+    from redflags.model.inputs import InputError, check_thresholds, parse_threshold, require_text
+
     text = sys.stdin.read() if args.text in (None, "-") else args.text
-    if not text.strip():
-        print("redflags classify: the text is empty", file=sys.stderr)
+    try:   # the same input contract as the API and the batch scorer, with the same messages
+        require_text(text)
+        thresholds = check_thresholds(dict(parse_threshold(t) for t in args.threshold))
+    except InputError as exc:
+        print(f"redflags classify: {exc}", file=sys.stderr)
         return 2
-    from redflags.model.artifact import ArtifactError, load_predictor  # scikit-learn: most of the start-up
+    from redflags.model.artifact import ArtifactError, load_predictor
 
     try:
         predictor = load_predictor(args.model or Settings.from_env().model_path)
     except ArtifactError as exc:
         print(f"redflags classify: {exc}", file=sys.stderr)
         return 2
-    context = {"open_to_other_roles": True} if args.open_to_other_roles else None
-    print(json.dumps(predictor.predict([text], context=context)[0].to_dict(), indent=2))
+    context = {"open_to_other_roles": args.open_to_other_roles, "stage": args.stage}
+    prediction = predictor.predict([text], context=context, thresholds=thresholds)[0]
+    print(json.dumps(prediction.to_dict(), indent=2))
     return 0
 
 
@@ -207,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--open-to-other-roles", action="store_true",
                    help="the candidate wants a future there, which softens some advice "
                         "(example: --open-to-other-roles)")
+    p.add_argument("--stage", choices=("during", "after"), default=None,
+                   help="write the advice for a candidate still in the process (during) or looking back (after); "
+                        "default: inferred from the text's tenses (example: --stage after)")
+    p.add_argument("--threshold", action="append", default=[], metavar="CATEGORY=P",
+                   help="override one category's decision threshold, repeatable (example: --threshold scam=0.3)")
     p.set_defaults(func=_classify)
 
     p = _subcommand(sub, "score", "score a CSV/TSV/Parquet file of texts, streaming",

@@ -143,7 +143,34 @@ def test_classify_reads_piped_standard_input(tiny_model_path):
 def test_classify_with_an_empty_pipe_says_so(tiny_model_path):
     done = _classify([], tiny_model_path, input="  \n")
     assert done.returncode == 2
-    assert done.stderr.strip() == "redflags classify: the text is empty"
+    assert done.stderr.strip() == "redflags classify: blank text (empty or only white space)"
+
+
+def test_the_cli_api_and_batch_say_the_same_about_the_same_bad_text(tiny_model_path, tiny_predictor):
+    """One input contract: the message for an over-long text is the core's, whichever way it came in."""
+    import pandas as pd
+
+    from redflags.batch.frame import score_frame
+    from redflags.service.app import create_app
+
+    long_text = "word " * 4_001   # 20,005 characters
+    done = _classify([long_text], tiny_model_path)
+    cli_message = done.stderr.strip().removeprefix("redflags classify: ")
+    api = create_app({"PREDICTOR": tiny_predictor, "TESTING": True, "RATELIMIT_ENABLED": False}).test_client()
+    api_message = api.post("/v1/classify", json={"text": long_text}).get_json()["errors"][0]["message"]
+    batch_message = score_frame(tiny_predictor, pd.DataFrame({"t": [long_text]}), "t").loc[0, "error"]
+    assert done.returncode == 2 and cli_message == api_message == batch_message
+    assert "over 20,000 characters" in cli_message
+
+
+def test_classify_takes_thresholds_and_a_stage_with_the_api_s_rules(tiny_model_path):
+    done = _classify(["--threshold", "scam=0", "--stage", "after", "A friendly panel and clear questions."],
+                     tiny_model_path)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert "scam" in [f["category"] for f in result["red_flags"]] and result["recommendation"]["stage"] == "after"
+    bad = _classify(["--threshold", "rudeness=0.2", "hello there"], tiny_model_path)
+    assert bad.returncode == 2 and "unknown category in thresholds: 'rudeness'" in bad.stderr
 
 
 def test_serve_without_a_model_trains_one_first_then_starts_gunicorn(tmp_path, monkeypatch):
