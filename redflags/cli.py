@@ -22,7 +22,11 @@ def _train(args: argparse.Namespace) -> int:
         config = TrainConfig.from_toml(args.config)
         model_path = Path(args.out) / "model.joblib" if args.out else DEFAULT_MODEL_PATH
         dev = Path(args.dev) if args.dev else (DEFAULT_DEV if DEFAULT_DEV.is_file() else None)
-        run_training(Path(args.data), model_path, Path(args.reports), config, dev=dev)
+        extra, weight = getattr(args, "extra", None), getattr(args, "extra_weight", None)
+        if weight is not None and not extra:
+            raise ConfigError("--extra-weight needs --extra")
+        run_training(Path(args.data), model_path, Path(args.reports), config, dev=dev,
+                     extra=Path(extra) if extra else None, **({} if weight is None else {"extra_weight": weight}))
     except (CorpusError, ConfigError, FileNotFoundError) as exc:
         print(f"redflags train: {exc}", file=sys.stderr)
         return 2
@@ -82,10 +86,25 @@ def _score(args: argparse.Namespace) -> int:
                    model_path=args.model or Settings.from_env().model_path, jobs=args.jobs,
                    chunksize=args.chunksize, evidence=args.evidence,
                    engine=args.engine, scheduler=args.scheduler, quiet=args.quiet, encoding=args.encoding,
-                   keep_formulas=args.keep_formulas)
+                   keep_formulas=args.keep_formulas, report=args.report, group_by=args.group_by,
+                   min_group=args.min_group)
     except BatchError as exc:
         print(f"redflags score: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    from redflags.batch.review import ReviewError, write_review
+
+    try:
+        picked = write_review(args.scored, args.output, n=args.n, text_column=args.text_column,
+                              id_column=args.id_column, model_path=args.model or Settings.from_env().model_path,
+                              encoding=args.encoding)
+    except ReviewError as exc:
+        print(f"redflags review: {exc}", file=sys.stderr)
+        return 2
+    print(f"{picked} rows to label: {args.output}", file=sys.stderr)
     return 0
 
 
@@ -118,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=str(DEFAULT_TRAIN_CONFIG), help="training config TOML")
     p.add_argument("--dev", default=None, help="labelled real-account CSV to evaluate on (only scored, never "
                                                "trained on; default: ../shared/dev/real_dev.csv when present)")
+    p.add_argument("--extra", default=None, metavar="MY_LABELS.csv",
+                   help="your own labelled rows (corpus format, e.g. the file `redflags review` wrote, corrected) "
+                        "added to the training split; a quarter is kept aside and scored before and after. "
+                        "Example: redflags train --extra my_labels.csv")
+    p.add_argument("--extra-weight", type=float, default=None, metavar="W",
+                   help="how many corpus rows one of your rows weighs (default: 3). Example: --extra-weight 5")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("evaluate", help="score a labelled CSV (corpus format) and print per-category and "
@@ -138,7 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--open-to-other-roles", action="store_true", help="the candidate wants a future there")
     p.set_defaults(func=_classify)
 
-    p = sub.add_parser("score", help="score a CSV/TSV/Parquet file of texts, streaming")
+    p = sub.add_parser("score", help="score a CSV/TSV/Parquet file of texts, streaming",
+                       description="Example: redflags score answers.csv -o scored.csv --text-column answer "
+                                   "--report report.html --group-by wave")
     p.add_argument("input", help="input file (.csv, .csv.gz, .tsv, .parquet) or - for standard input")
     p.add_argument("-o", "--output", required=True, help="output file, or - for standard output")
     p.add_argument("--text-column", required=True)
@@ -153,8 +180,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-formulas", action="store_true",
                    help="write cells starting with = + - @ unescaped (by default they get a leading ' so a "
                         "spreadsheet does not run them as formulas)")
+    p.add_argument("--report", default=None, metavar="REPORT.html",
+                   help="also write a self-contained HTML survey report (shares flagged with 95%% intervals, "
+                        "recommendations, co-occurrence, evidence phrases). Example: --report report.html")
+    p.add_argument("--group-by", default=None, metavar="COLUMN",
+                   help="with --report: figures per value of this column (survey wave, department...). "
+                        "Example: --group-by wave")
+    p.add_argument("--min-group", type=int, default=10, metavar="N",
+                   help="with --group-by: groups with fewer scored rows are pooled as 'other' "
+                        "(default: %(default)s). Example: --min-group 20")
     p.add_argument("--model", default=None, help="model artifact (default: REDFLAGS_MODEL_PATH or the trained one)")
     p.set_defaults(func=_score)
+
+    p = sub.add_parser("review", help="pick the scored rows worth labelling first (closest to a threshold, spread "
+                                      "across categories and lengths, no near-duplicates)",
+                       description="Example: redflags review scored.csv -o to_label.csv --text-column answer --n 200")
+    p.add_argument("scored", help="a CSV written by `redflags score` (the input columns and the score columns)")
+    p.add_argument("-o", "--output", required=True, help="CSV to write, in the corpus format (id, text, labels, "
+                                                         "recommendation) with the model's guess and a note")
+    p.add_argument("--n", type=int, default=200, help="rows to pick (default: %(default)s). Example: --n 100")
+    p.add_argument("--text-column", default="text", help="column holding the text (default: %(default)s). "
+                                                        "Example: --text-column answer")
+    p.add_argument("--id-column", default=None, help="column to use as the row id (default: the row number). "
+                                                     "Example: --id-column respondent")
+    p.add_argument("--encoding", default="utf-8", help="encoding of the scored file (default: %(default)s)")
+    p.add_argument("--model", default=None, help="the model that scored the file, for its thresholds "
+                                                 "(default: REDFLAGS_MODEL_PATH or the trained one)")
+    p.set_defaults(func=_review)
 
     p = sub.add_parser("serve", help="run the HTTP service under gunicorn (REDFLAGS_* settings)")
     p.set_defaults(func=_serve)
