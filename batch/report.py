@@ -6,8 +6,11 @@ self-contained HTML file: plots as base64 PNG, no script, no external style shee
 
 Privacy: groups with fewer scored rows than `min_group` are pooled as "other" (and the pool itself is
 left out when still too small); evidence phrases are short clauses (at most PHRASE_MAX_WORDS words,
-never a whole answer) seen at least PHRASE_MIN_COUNT times. Everything that came from the input
-(group names, column names, phrases) is HTML-escaped.
+never a whole answer) seen at least PHRASE_MIN_COUNT times. Everything that came from the input (group
+names, column names, phrases) is HTML-escaped.
+
+Phrases need evidence spans, so they appear when the file is scored with `--evidence`: spans cost
+scoring time (bench/report_overhead.py), the counts do not.
 """
 from __future__ import annotations
 
@@ -406,7 +409,8 @@ def _section_cooccurrence(report: SurveyReport) -> list[str]:
 def _section_phrases(report: SurveyReport) -> list[str]:
     out = ["<h2>Most frequent evidence phrases</h2>"]
     if not report.evidence_seen:
-        return out + ["<p>Evidence was not computed for this run.</p>"]
+        return out + ["<p>Evidence was not computed for this run: score with <code>--evidence</code> as well to "
+                      "see the phrases (evidence spans cost scoring time; see <code>bench/README.md</code>).</p>"]
     out.append(f'<p class="note">Per category, the clauses the model pointed to most often as its evidence, '
                f"lower-cased, shown only when at least {PHRASE_MIN_COUNT} rows share them; a clause longer than "
                f"{PHRASE_MAX_WORDS} words or making up a whole answer is never shown.</p>")

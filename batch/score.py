@@ -435,7 +435,6 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
         multiline = precheck_text(input, encoding, digest)
     elif digest is not None:  # parquet: hashed on its own (precheck only reads text files)
         digest = _file_digest(input)
-    scoring_evidence = evidence
     if input != "-":
         columns = read_header(input, kind, encoding)
         try:
@@ -444,18 +443,16 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
                 raise FrameError(f"no group column {group_by!r}; the columns are: {', '.join(map(str, columns))}")
         except FrameError as exc:
             raise BatchError(f"{input}: {exc}") from None
-        # the report's evidence phrases need evidence spans; the output gets the column only if asked
-        scoring_evidence = evidence or (survey is not None and "evidence" not in columns)
 
     if engine == "dask":
         from redflags.batch.dask_engine import scored_partitions
 
-        chunks = scored_partitions(input, kind, text_column, model_path, scoring_evidence, scheduler, chunksize,
+        chunks = scored_partitions(input, kind, text_column, model_path, evidence, scheduler, chunksize,
                                    encoding, multiline, jobs)
     elif engine == "local":
         raw_chunks = iter_chunks(input, kind, chunksize, encoding)
         chunks = _scored_chunks(_checked(raw_chunks, input, text_column, evidence, id_column), str(model_path),
-                                text_column, scoring_evidence, jobs)
+                                text_column, evidence, jobs)
     else:
         raise BatchError(f"unknown engine {engine!r}; use local or dask")
 
@@ -467,8 +464,8 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
             for scored in chunks:
                 check_stop()
                 if sink is None:
-                    cols = output_columns([c for c in scored.columns
-                                           if c not in output_columns([], scoring_evidence)], evidence)
+                    cols = output_columns([c for c in scored.columns if c not in output_columns([], evidence)],
+                                          evidence)
                     sink = AtomicOutput(output, out_kind, cols, escape=not keep_formulas)
                 sink.write(scored)
                 summary.add(scored)

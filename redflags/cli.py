@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "spreadsheet does not run them as formulas)")
     p.add_argument("--report", default=None, metavar="REPORT.html",
                    help="also write a self-contained HTML survey report (shares flagged with 95%% intervals, "
-                        "recommendations, co-occurrence, evidence phrases). Example: --report report.html")
+                        "recommendations, co-occurrence; evidence phrases with --evidence). Example: --report report.html")
     p.add_argument("--group-by", default=None, metavar="COLUMN",
                    help="with --report: figures per value of this column (survey wave, department...). "
                         "Example: --group-by wave")
