@@ -51,7 +51,7 @@ def model_thresholds(model_path: str | os.PathLike) -> np.ndarray:
 
 def candidates(chunks, thresholds: np.ndarray, text_column: str, id_column: str | None, per_stratum: int):
     """Per (category, length band), the `per_stratum` rows closest to that category's threshold (each row
-    goes to the stratum of its closest category), without exact duplicates. Returns a list of dicts."""
+    goes to the stratum of its closest category), without exact duplicates: {stratum: rows, closest first}."""
     heaps: dict[tuple[str, str], list] = {}
     seen: set[str] = set()
     row_number = 0
