@@ -273,3 +273,27 @@ def test_dask_engine_gives_the_same_report_figures(tmp_path, tiny_model_path):
         tables = re.findall(r"<table>.*?</table>", text, flags=re.S)   # the figures, without plots and timings
         pages[engine] = tables
     assert pages["local"] == pages["dask"] and len(pages["local"]) >= 5
+
+
+def test_report_from_standard_input(tmp_path, tiny_model_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = tmp_path / "in.csv"
+    _write_survey(src)
+    redflags = str(Path(sys.executable).with_name("redflags"))
+    page_path = tmp_path / "report.html"
+    with open(src, "rb") as fh:
+        done = subprocess.run([redflags, "score", "-", "-o", str(tmp_path / "out.csv"), "--text-column", "answer",
+                               "--model", str(tiny_model_path), "--report", str(page_path), "--group-by", "team"],
+                              stdin=fh, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    page = page_path.read_text(encoding="utf-8")
+    assert "not available (read from standard input)" in page and ">t1<" in page
+    with open(src, "rb") as fh:
+        done = subprocess.run([redflags, "score", "-", "-o", str(tmp_path / "out2.csv"), "--text-column", "answer",
+                               "--model", str(tiny_model_path), "--report", str(tmp_path / "r2.html"),
+                               "--group-by", "nope"], stdin=fh, capture_output=True, timeout=300)
+    assert done.returncode == 2 and b"no group column 'nope'" in done.stderr
+    assert not (tmp_path / "out2.csv").exists() and not (tmp_path / "r2.html").exists()
