@@ -126,9 +126,11 @@ class SurveyReport:
 
     @staticmethod
     def _flag_matrix(cells: pd.Series) -> np.ndarray:
+        """Rows x categories, 1 where the `red_flags` cell (';'-joined ids) names the category."""
+        if not len(cells):
+            return np.zeros((0, len(CATEGORIES)), dtype=np.int8)
         padded = ";" + cells.astype(str) + ";"
-        return np.column_stack([padded.str.contains(f";{c};", regex=False).to_numpy() for c in CATEGORIES]) \
-            .astype(np.int8) if len(cells) else np.zeros((0, len(CATEGORIES)), dtype=np.int8)
+        return np.column_stack([padded.str.contains(f";{c};", regex=False).to_numpy() for c in CATEGORIES]).astype(np.int8)
 
     def _add_groups(self, values: pd.Series, ok: np.ndarray, flags: np.ndarray, actions: np.ndarray) -> None:
         keys = values.astype(str).str.strip().replace("", "(blank)").to_numpy()
@@ -152,15 +154,15 @@ class SurveyReport:
         for text, proof, good in zip(texts.tolist(), evidence.tolist(), ok.tolist()):
             if not good or not proof or proof == "{}":
                 continue
-            whole = normalise_phrase(str(text))
+            text = str(text)
+            whole = normalise_phrase(text)
             for category, spans in json.loads(proof).items():
                 counter = self.phrases.get(category)
                 if counter is None:
                     continue
-                for start, end in spans:
-                    phrase = normalise_phrase(str(text)[start:end])
-                    if phrase and phrase != whole and len(phrase.split()) <= PHRASE_MAX_WORDS:
-                        counter[phrase] += 1
+                phrases = {normalise_phrase(text[start:end]) for start, end in spans}  # a row counts once
+                counter.update(p for p in phrases
+                               if p and p != whole and len(p.split()) <= PHRASE_MAX_WORDS)
                 if len(counter) > MAX_PHRASES:
                     self._prune(counter)
 

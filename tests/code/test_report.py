@@ -161,6 +161,9 @@ def test_evidence_phrases_need_five_rows_and_are_never_long_or_a_whole_answer():
     long_clause = "they moved the interview three times in one week and then forgot to send any of the links"
     rows += [row(i, f"{long_clause}. Item {i}.", long_clause) for i in range(6)]
     rows += [row(i, "Kept waiting for an hour.", "Kept waiting for an hour") for i in range(6)]  # whole answer
+    twice = "Late start, late start. Row {}."   # the same clause twice in one row counts once
+    rows += [("g", twice.format(i), ["disorganized_process"], "proceed_with_caution", "",
+              {"disorganized_process": [[0, 10], [12, 22]]}) for i in range(3)]
     report = SurveyReport("answer")
     report.add(scored_frame(rows))
     top = report.top_phrases()["disorganized_process"]

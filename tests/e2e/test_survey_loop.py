@@ -50,7 +50,7 @@ def sidecar(model_dir: Path) -> dict:
 
 def test_score_report_review_label_retrain_score_again(tmp_path):
     corpus = tmp_path / "corpus.csv"
-    pd.read_csv(DEFAULT_DATA, dtype=str, keep_default_na=False).sample(n=1200, random_state=3).to_csv(corpus, index=False)
+    pd.read_csv(DEFAULT_DATA, dtype=str, keep_default_na=False).sample(n=900, random_state=3).to_csv(corpus, index=False)
     config = tmp_path / "small.toml"
     config.write_text(SMALL_CONFIG, encoding="utf-8")
     models = tmp_path / "models"
