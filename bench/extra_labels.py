@@ -37,7 +37,7 @@ def figures(predictor, path: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--weights", default="1,3")
+    ap.add_argument("--weights", default="1,3", help="comma-separated; 'auto' for the default weight")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--dev", default=str(DEFAULT_DEV))
     args = ap.parse_args()
@@ -62,18 +62,20 @@ def main() -> None:
     result["before"]["held_out_macro_f1"] = read_sidecar(base_path)["metrics"]["macro_f1"]
     print("before", {k: v for k, v in result["before"].items() if k != "per_category"}, flush=True)
 
-    for weight in (float(w) for w in args.weights.split(",")):
-        out = work / f"w{weight:g}" / "model.joblib"
+    for name in args.weights.split(","):
+        weight = None if name == "auto" else float(name)
+        out = work / f"w{name}" / "model.joblib"
         started = time.perf_counter()
-        metrics = run_training(DEFAULT_DATA, out, work / f"w{weight:g}_reports", config, echo=lambda *_: None,
+        metrics = run_training(DEFAULT_DATA, out, work / f"w{name}_reports", config, echo=lambda *_: None,
                                dev=None, extra=yours, extra_weight=weight)
         after = figures(load_predictor(out), measured)
         after["held_out_macro_f1"] = metrics["model"]["macro_f1"]
         after["trained_on"] = metrics["extra"]["trained_on"]
+        after["weight"] = metrics["extra"]["weight"]
         after["train_seconds"] = round(time.perf_counter() - started)
-        result[f"weight_{weight:g}"] = after
-        print(f"weight {weight:g}", {k: v for k, v in after.items() if k != "per_category"}, flush=True)
-    save("extra_labels", result)
+        result[f"weight_{name}"] = after
+        print(f"weight {name}", {k: v for k, v in after.items() if k != "per_category"}, flush=True)
+    save(f"extra_labels_{args.weights.replace(',', '_')}", result)
 
 
 if __name__ == "__main__":

@@ -142,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "added to the training split; a quarter is kept aside and scored before and after. "
                         "Example: redflags train --extra my_labels.csv")
     p.add_argument("--extra-weight", type=float, default=None, metavar="W",
-                   help="how many corpus rows one of your rows weighs (default: 3). Example: --extra-weight 5")
+                   help="how many corpus rows one of your rows weighs (default: automatic, so that your rows "
+                        "together weigh a fifth of the corpus's training rows, each at least 1). "
+                        "Example: --extra-weight 30")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("evaluate", help="score a labelled CSV (corpus format) and print per-category and "

@@ -17,7 +17,11 @@ from redflags.training.data import Corpus, CorpusError, load_anecdotes
 
 ASIDE_SHARE = 0.25     # of the user's rows, kept aside to measure on
 MIN_ROWS_ASIDE = 8     # with fewer rows than this, none is kept aside (too few to measure anything)
-DEFAULT_WEIGHT = 3.0   # each extra row weighs as much as this many corpus rows (bench/extra_labels.py)
+# Without --extra-weight, the user's training rows together weigh this share of the corpus's training rows
+# (each at least 1): a few dozen rows are otherwise lost among thousands. On half of the real-account set,
+# weights 1, 3 and 10 left macro F1 where it was and 30 (about this share for 48 rows) raised it a little
+# (bench/extra_labels.py, bench/README.md).
+AUTO_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -45,11 +49,14 @@ class ExtraLabels:
                 "weight": self.weight, "skipped_same_as_corpus": len(self.skipped)}
 
 
-def load_extra(path: str | Path, corpus: Corpus, weight: float = DEFAULT_WEIGHT, seed: int = 0,
-               aside_share: float = ASIDE_SHARE) -> ExtraLabels:
+def load_extra(path: str | Path, corpus: Corpus, weight: float | None = None, seed: int = 0,
+               aside_share: float = ASIDE_SHARE, corpus_train_rows: int | None = None) -> ExtraLabels:
     """Validate `path` like the corpus, drop rows whose text the corpus already holds (training on them
-    twice, or on a held-out row, would flatter the figures), and split off the rows kept aside."""
-    if not weight > 0:
+    twice, or on a held-out row, would flatter the figures), and split off the rows kept aside.
+
+    `weight` None: automatic, so that the rows trained on weigh AUTO_SHARE of `corpus_train_rows`
+    (default: the whole corpus) together, and each at least as much as a corpus row."""
+    if weight is not None and not weight > 0:
         raise CorpusError(f"--extra-weight must be above 0, got {weight}")
     labelled = load_anecdotes(path, extra_columns=True)
     known = {_key(t): rid for t, rid in zip(corpus.texts, corpus.frame["id"])}
@@ -60,9 +67,13 @@ def load_extra(path: str | Path, corpus: Corpus, weight: float = DEFAULT_WEIGHT,
         raise CorpusError(f"{path}: every row has the same text as a row of the corpus; nothing new to learn")
     keep_arr = np.array(keep)
     if len(keep) < MIN_ROWS_ASIDE:
-        return ExtraLabels(labelled, keep_arr, np.array([], dtype=int), float(weight), skipped)
-    train_part, aside_part = _split(labelled.Y[keep_arr], labelled.recommendations[keep_arr], aside_share, seed)
-    return ExtraLabels(labelled, keep_arr[train_part], keep_arr[aside_part], float(weight), skipped)
+        train_idx, aside_idx = keep_arr, np.array([], dtype=int)
+    else:
+        train_part, aside_part = _split(labelled.Y[keep_arr], labelled.recommendations[keep_arr], aside_share, seed)
+        train_idx, aside_idx = keep_arr[train_part], keep_arr[aside_part]
+    if weight is None:
+        weight = max(1.0, AUTO_SHARE * (corpus_train_rows or len(corpus)) / len(train_idx))
+    return ExtraLabels(labelled, train_idx, aside_idx, round(float(weight), 2), skipped)
 
 
 def _key(text: str) -> str:

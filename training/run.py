@@ -11,7 +11,7 @@ from redflags.config import TrainConfig
 from redflags.model.artifact import save_bundle
 from redflags.model.predict import Predictor
 from redflags.training.data import load_anecdotes
-from redflags.training.extra import DEFAULT_WEIGHT, aside_figures, extra_section, extra_summary, load_extra
+from redflags.training.extra import aside_figures, extra_section, extra_summary, load_extra
 from redflags.training.baselines import text_recommender_accuracy
 from redflags.training.evaluate import error_examples, evaluate, evaluate_labelled
 from redflags.training.report import headline_table, write_reports
@@ -20,12 +20,13 @@ from redflags.training.train import split, train_bundle
 
 def run_training(data: Path, model_path: Path, reports: Path, config: TrainConfig, echo=print,
                  dev: Path | None = None, extra: Path | None = None,
-                 extra_weight: float = DEFAULT_WEIGHT) -> dict[str, Any]:
+                 extra_weight: float | None = None) -> dict[str, Any]:
     """Train on the training split, evaluate on the held-out split (and, if given, on the labelled
     real-account set `dev`, which is only ever scored), save everything; return the metrics.
 
     `extra`: the user's labelled rows (training/extra.py), added to the training split at `extra_weight`
-    except a part kept aside, on which the model at `model_path` before and the new one after are scored."""
+    (None: automatic) except a part kept aside, on which the model at `model_path` before and the new one
+    after are scored."""
     started = time.perf_counter()
     corpus = load_anecdotes(data)
     texts, Y, rec = corpus.texts, corpus.Y, corpus.recommendations
@@ -36,7 +37,7 @@ def run_training(data: Path, model_path: Path, reports: Path, config: TrainConfi
     fit_texts, fit_Y, fit_rec = [texts[i] for i in train_idx], Y[train_idx], rec[train_idx]
     weights, extra_rows, before = None, None, None
     if extra is not None:
-        extra_rows = load_extra(extra, corpus, extra_weight, config.seed)
+        extra_rows = load_extra(extra, corpus, extra_weight, config.seed, corpus_train_rows=len(train_idx))
         more_texts, more_Y, more_rec = extra_rows.subset(extra_rows.train_idx)
         fit_texts, fit_Y, fit_rec = fit_texts + more_texts, np.vstack([fit_Y, more_Y]), np.concatenate([fit_rec, more_rec])
         weights = np.concatenate([np.ones(len(train_idx)), np.full(len(more_texts), extra_rows.weight)])

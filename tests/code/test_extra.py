@@ -78,7 +78,10 @@ def test_a_quarter_is_kept_aside_disjoint_and_repeatable(tmp_path, corpus):
     np.testing.assert_array_equal(a.aside_idx, b.aside_idx)
     record = a.record()
     assert record["sha256"] == a.labelled.sha256 and record["kept_aside"] == len(a.aside_idx)
-    assert record["file"] == "mine.csv" and record["weight"] == 3.0
+    assert record["file"] == "mine.csv" and record["weight"] == 1.0   # automatic: 30 rows vs a corpus of 24
+    heavy = load_extra(path, corpus, seed=5, corpus_train_rows=6000)
+    assert heavy.weight == pytest.approx(0.2 * 6000 / len(heavy.train_idx), abs=0.01)
+    assert load_extra(path, corpus, weight=7.5).weight == 7.5
 
 
 def test_too_few_rows_keeps_none_aside_and_says_so(tmp_path, corpus):
