@@ -111,3 +111,16 @@ def test_sample_weight_moves_the_fit_towards_the_weighted_rows():
     assert p_weighted > p_plain + 0.1
     unit, _ = fit_final(texts, Y, params, seed=0, sample_weight=np.ones(len(texts)))
     assert unit.predict_proba(probe)[0, k] == pytest.approx(p_plain, abs=1e-6)   # weight 1 is no weight
+
+
+def test_cli_train_with_a_bad_extra_file_stops_before_training(tmp_path, corpus, capsys):
+    from redflags.cli import main
+
+    rows = user_rows(5)
+    rows[2]["labels"] = "disrespect;disrespect"
+    pd.DataFrame(rows).to_csv(tmp_path / "mine.csv", index=False)
+    code = main(["train", "--data", str(tmp_path / "corpus.csv"), "--out", str(tmp_path / "m"),
+                 "--reports", str(tmp_path / "r"), "--extra", str(tmp_path / "mine.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and "row u2: a label is repeated" in err and str(tmp_path / "mine.csv") in err
+    assert not (tmp_path / "m").exists()
