@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import hashlib
 import logging
 import os
 import signal
@@ -93,10 +94,11 @@ def _open_binary(name: str):
     return gzip.open(name, "rb") if name.lower().endswith(".gz") else open(name, "rb")
 
 
-def precheck_text(name: str, encoding: str) -> bool:
+def precheck_text(name: str, encoding: str, digest=None) -> bool:
     """Decode the whole file once before any work: name the first bad line, and report an empty file.
 
     Returns True when a quoted field spans lines (the Dask engine then cannot split the file by bytes).
+    `digest` (a hashlib object) is fed the raw bytes on the way, for the report's SHA-256 of the input.
     """
     try:
         codecs.lookup(encoding)
@@ -106,6 +108,8 @@ def precheck_text(name: str, encoding: str) -> bool:
     line, seen_content, multiline, quotes = 1, False, False, 0
     with _open_binary(name) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
+            if digest is not None:
+                digest.update(block)
             try:
                 text = decoder.decode(block)
             except UnicodeDecodeError as exc:
@@ -400,10 +404,13 @@ def _progress(enabled: bool):
 def score_file(input: str, output: str, text_column: str, id_column: str | None = None,
                model_path: str | os.PathLike = "", jobs: int = 1, chunksize: int = 5000, evidence: bool = False,
                engine: str = "local", scheduler: str | None = None, quiet: bool = False,
-               encoding: str = "utf-8", keep_formulas: bool = False) -> Summary:
+               encoding: str = "utf-8", keep_formulas: bool = False, report: str | None = None,
+               group_by: str | None = None, min_group: int = 10) -> Summary:
     """Score INPUT into OUTPUT. Raises BatchError, before any work where it can, with what is wrong.
 
-    CSV/TSV output escapes cells that a spreadsheet would run as formulas unless `keep_formulas`."""
+    CSV/TSV output escapes cells that a spreadsheet would run as formulas unless `keep_formulas`.
+    `report`: also write the HTML survey report there (batch/report.py), counted chunk by chunk,
+    per group of the column `group_by` when given."""
     started = time.perf_counter()
     if chunksize < 1:
         raise BatchError("--chunksize must be at least 1")
@@ -418,16 +425,22 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
     if input != "-" and output != "-" and Path(input).resolve() == Path(output).resolve():
         raise BatchError("the output would overwrite the input; choose another OUTPUT")
     try:
-        verify_artifact(model_path)  # digest and versions, before any work; workers load it
+        model_meta = verify_artifact(model_path)  # digest and versions, before any work; workers load it
     except ArtifactError as exc:
         raise BatchError(str(exc)) from None
+    survey = _survey_report(report, input, output, text_column, group_by, min_group)
+    digest = hashlib.sha256() if survey is not None and input != "-" else None
     multiline = False
     if kind != "parquet" and input != "-":
-        multiline = precheck_text(input, encoding)
+        multiline = precheck_text(input, encoding, digest)
+    elif digest is not None:  # parquet: hashed on its own (precheck only reads text files)
+        digest = _file_digest(input)
     if input != "-":
         columns = read_header(input, kind, encoding)
         try:
             _check_input_columns(columns, text_column, evidence, id_column)
+            if group_by and group_by not in columns:
+                raise FrameError(f"no group column {group_by!r}; the columns are: {', '.join(map(str, columns))}")
         except FrameError as exc:
             raise BatchError(f"{input}: {exc}") from None
 
@@ -456,11 +469,15 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
                     sink = AtomicOutput(output, out_kind, cols, escape=not keep_formulas)
                 sink.write(scored)
                 summary.add(scored)
+                if survey is not None:
+                    _add_to_report(survey, scored, input)
                 if bar is not None:
                     bar.update(len(scored))
             check_stop()  # not committed if a stop was asked for during the last chunk
         if sink is None:
             raise BatchError(f"{input}: no rows to score")
+        page = None if survey is None else survey.render(model_meta, input, digest and digest.hexdigest(),
+                                                         time.perf_counter() - started)
         sink.commit()
     except BaseException:
         if sink is not None:
@@ -468,10 +485,65 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
         raise
     finally:
         chunks.close()  # shut the worker pool or the Dask client down now, not at garbage collection
+    if page is not None:
+        _write_report(report, page)
     summary.seconds = time.perf_counter() - started
     if not quiet:
         print(summary.render(), file=sys.stderr)
+        if page is not None:
+            print(f"report: {report}", file=sys.stderr)
     return summary
+
+
+def _survey_report(report: str | None, input: str, output: str, text_column: str, group_by: str | None,
+                   min_group: int):
+    """The report's accumulator, after checking where it goes (None without --report)."""
+    if report is None:
+        if group_by:
+            raise BatchError("--group-by needs --report")
+        return None
+    from redflags.batch.report import ReportError, SurveyReport
+
+    target = Path(report)
+    if not target.parent.exists():
+        raise BatchError(f"{report}: the folder {target.parent} does not exist")
+    if any(name != "-" and target.resolve() == Path(name).resolve() for name in (input, output)):
+        raise BatchError("the report would overwrite the input or the output; choose another --report path")
+    try:
+        return SurveyReport(text_column, group_by, min_group)
+    except ReportError as exc:
+        raise BatchError(str(exc)) from None
+
+
+def _add_to_report(survey, scored: pd.DataFrame, input: str) -> None:
+    from redflags.batch.report import ReportError
+
+    try:
+        survey.add(scored)
+    except ReportError as exc:  # standard input: the group column is only known from the first chunk
+        raise BatchError(f"{input}: {exc}") from None
+
+
+def _file_digest(name: str):
+    digest = hashlib.sha256()
+    with open(name, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest
+
+
+def _write_report(report: str, page: str) -> None:
+    """Temp file beside the report, then one rename: never a half-written report."""
+    target = Path(report)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(page)
+        os.chmod(tmp, umask_mode())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _checked(chunks: Iterator[pd.DataFrame], name: str, text_column: str, evidence: bool,

@@ -39,8 +39,12 @@ def _train(args: argparse.Namespace) -> int:
         config = TrainConfig.from_toml(args.config)
         model_path = Path(args.out) / "model.joblib" if args.out else DEFAULT_MODEL_PATH
         dev = Path(args.dev) if args.dev else (DEFAULT_DEV if DEFAULT_DEV.is_file() else None)
+        extra, weight = getattr(args, "extra", None), getattr(args, "extra_weight", None)
+        if weight is not None and not extra:
+            raise ConfigError("--extra-weight needs --extra")
         run_training(Path(args.data), model_path, Path(args.reports), config, dev=dev,
-                     progress=TrainingProgress.for_terminal(quiet=args.quiet))
+                     progress=TrainingProgress.for_terminal(quiet=args.quiet),
+                     extra=Path(extra) if extra else None, **({} if weight is None else {"extra_weight": weight}))
     except (CorpusError, ConfigError, FileNotFoundError) as exc:
         print(f"redflags train: {exc}", file=sys.stderr)
         return 2
@@ -116,10 +120,25 @@ def _score(args: argparse.Namespace) -> int:
                    model_path=args.model or Settings.from_env().model_path, jobs=args.jobs,
                    chunksize=args.chunksize, evidence=args.evidence,
                    engine=args.engine, scheduler=args.scheduler, quiet=args.quiet, encoding=args.encoding,
-                   keep_formulas=args.keep_formulas)
+                   keep_formulas=args.keep_formulas, report=args.report, group_by=args.group_by,
+                   min_group=args.min_group)
     except BatchError as exc:
         print(f"redflags score: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    from redflags.batch.review import ReviewError, write_review
+
+    try:
+        picked = write_review(args.scored, args.output, n=args.n, text_column=args.text_column,
+                              id_column=args.id_column, model_path=args.model or Settings.from_env().model_path,
+                              encoding=args.encoding)
+    except ReviewError as exc:
+        print(f"redflags review: {exc}", file=sys.stderr)
+        return 2
+    print(f"{picked} rows to label: {args.output}", file=sys.stderr)
     return 0
 
 
@@ -184,6 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true",
                    help="no step lines, progress bar or time estimate on standard error (they are shown only "
                         "when it is a terminal anyway; example: redflags train --quiet)")
+    p.add_argument("--extra", default=None, metavar="MY_LABELS.csv",
+                   help="your own labelled rows (corpus format, e.g. the file `redflags review` wrote, corrected) "
+                        "added to the training split; a quarter is kept aside and scored before and after "
+                        "(example: --extra my_labels.csv)")
+    p.add_argument("--extra-weight", type=float, default=None, metavar="W",
+                   help="how many corpus rows one of your rows weighs (default: automatic, so that your rows "
+                        "together weigh a fifth of the corpus's training rows, each at least 1; "
+                        "example: --extra-weight 30)")
     p.set_defaults(func=_train)
 
     p = _subcommand(sub, "evaluate", "score a labelled CSV (corpus format) and print per-category and "
@@ -224,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "  redflags score answers.csv -o scored.csv --text-column answer\n"
                     "  redflags score answers.csv -o scored.csv --text-column answer --id-column respondent --jobs 2\n"
                     "  redflags score big.parquet -o out.parquet --text-column answer --engine dask --jobs 2\n"
-                    "  cat answers.csv | redflags score - -o - --text-column answer > scored.csv")
+                    "  cat answers.csv | redflags score - -o - --text-column answer > scored.csv\n"
+                    "  redflags score answers.csv -o scored.csv --text-column answer --report report.html --group-by wave")
     p.add_argument("input", help="input file (.csv, .csv.gz, .tsv, .parquet) or - for standard input "
                                  "(example: answers.csv)")
     p.add_argument("-o", "--output", required=True,
@@ -253,8 +281,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-formulas", action="store_true",
                    help="write cells starting with = + - @ unescaped (by default they get a leading ' so a "
                         "spreadsheet does not run them as formulas; example: --keep-formulas)")
+    p.add_argument("--report", default=None, metavar="REPORT.html",
+                   help="also write a self-contained HTML survey report (shares flagged with 95%% intervals, "
+                        "recommendations, co-occurrence; evidence phrases with --evidence; example: --report report.html)")
+    p.add_argument("--group-by", default=None, metavar="COLUMN",
+                   help="with --report: figures per value of this column (survey wave, department...; "
+                        "example: --group-by wave)")
+    p.add_argument("--min-group", type=int, default=10, metavar="N",
+                   help="with --group-by: groups with fewer scored rows are pooled as 'other' "
+                        "(default: %(default)s; example: --min-group 20)")
     p.add_argument("--model", default=None, help=MODEL_HELP)
     p.set_defaults(func=_score)
+
+    p = _subcommand(sub, "review", "pick the scored rows worth labelling first (closest to a threshold, spread "
+                                   "across categories and lengths, no near-duplicates)",
+                    "  redflags review scored.csv -o to_label.csv --text-column answer --n 200\n"
+                    "  redflags review scored.csv -o to_label.csv --text-column answer --id-column respondent")
+    p.add_argument("scored", help="a CSV written by `redflags score` (the input columns and the score columns; "
+                                  "example: scored.csv)")
+    p.add_argument("-o", "--output", required=True,
+                   help="CSV to write, in the corpus format (id, text, labels, recommendation) with the model's "
+                        "guess and a note (example: -o to_label.csv)")
+    p.add_argument("--n", type=int, default=200, help="rows to pick (default: %(default)s; example: --n 100)")
+    p.add_argument("--text-column", default="text",
+                   help="column holding the text (default: %(default)s; example: --text-column answer)")
+    p.add_argument("--id-column", default=None,
+                   help="column to use as the row id (default: the row number; example: --id-column respondent)")
+    p.add_argument("--encoding", default="utf-8",
+                   help="encoding of the scored file (default: %(default)s; example: --encoding latin-1)")
+    p.add_argument("--model", default=None, help=MODEL_HELP)
+    p.set_defaults(func=_review)
+
 
     p = _subcommand(sub, "serve", "run the HTTP service under gunicorn (REDFLAGS_* settings), training a model "
                                   "first if there is none",

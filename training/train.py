@@ -98,21 +98,32 @@ def _features_params(config: TrainConfig):
     return list(itertools.product(g.features, g.word_ngram_max, g.min_df))
 
 
+def fit_weighted(clf, X, Y: np.ndarray, sample_weight: np.ndarray | None = None):
+    """`clf.fit(X, Y)`, with per-row weights when given (the user's extra labels weigh more than a corpus
+    row). OneVsRestClassifier passes weights on only through scikit-learn's metadata routing."""
+    if sample_weight is None:
+        return clf.fit(X, Y)
+    with sklearn.config_context(enable_metadata_routing=True):
+        clf.estimator.set_fit_request(sample_weight=True)
+        return clf.fit(X, Y, sample_weight=sample_weight)
+
+
 def _fold_job(texts: np.ndarray, Y: np.ndarray, train_i: np.ndarray, val_i: np.ndarray, feat: str, nmax: int,
-              min_df: int, classifiers: list[tuple[float, str]], seed: int):
+              min_df: int, classifiers: list[tuple[float, str]], seed: int, sample_weight: np.ndarray | None = None):
     """Vectorize one fold once, then fit every classifier setting on it (the vectorizer is the slow part)."""
     union = build_features(feat, nmax, min_df)
     X_tr = union.fit_transform(texts[train_i])
     X_val = union.transform(texts[val_i])
     fitted = {}
+    weights = None if sample_weight is None else sample_weight[train_i]
     for C, cw in classifiers:
-        clf = build_classifier(C, None if cw == "none" else cw, seed).fit(X_tr, Y[train_i])
+        clf = fit_weighted(build_classifier(C, None if cw == "none" else cw, seed), X_tr, Y[train_i], weights)
         fitted[(C, cw)] = (clf, clf.predict_proba(X_val))
     return union, X_tr, X_val, fitted
 
 
 def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConfig, n_jobs: int = 2,
-                   progress=None):
+                   progress=None, sample_weight: np.ndarray | None = None):
     """Grid search by mean average precision; returns the best params and, for them, per fold the
     fitted pipeline (to score sentences out of fold) and the fold's (train, validation) TF-IDF matrices.
     `progress` (a training.progress.TrainingProgress; default silent) shows a bar over the fits."""
@@ -123,7 +134,7 @@ def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConf
     classifiers = list(itertools.product(config.grid.C, config.grid.class_weight))
     jobs = [(f, k) for f in feature_grid for k in range(len(fold_list))]
     done = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_fold_job)(texts_arr, Y, fold_list[k][0], fold_list[k][1], *f, classifiers, config.seed)
+        delayed(_fold_job)(texts_arr, Y, fold_list[k][0], fold_list[k][1], *f, classifiers, config.seed, sample_weight)
         for f, k in jobs)
     progress = progress or TrainingProgress(enabled=False)
     results = {}
@@ -299,12 +310,13 @@ def choose_policy(P_oof: np.ndarray, thresholds: dict[str, float], rec: np.ndarr
     return policy, rows + [{"margin_grid": margin_rows, "margin": margin}], severity_oof
 
 
-def fit_final(texts: list[str], Y: np.ndarray, params: dict[str, Any], seed: int):
+def fit_final(texts: list[str], Y: np.ndarray, params: dict[str, Any], seed: int,
+              sample_weight: np.ndarray | None = None):
     """Fit the persisted Pipeline on all of (texts, Y); returns it and the training TF-IDF matrix."""
     union = build_features(params["features"], params["word_ngram_max"], params["min_df"])
     X = union.fit_transform(np.array(texts, dtype=object))
     cw = None if params["class_weight"] == "none" else params["class_weight"]
-    clf = build_classifier(params["C"], cw, seed).fit(X, Y)
+    clf = fit_weighted(build_classifier(params["C"], cw, seed), X, Y, sample_weight)
     return Pipeline([("features", union), ("clf", clf)]), X
 
 
@@ -350,16 +362,20 @@ def make_bundle(pipeline: Pipeline, policy: AdvicePolicy, combiner: Combiner | s
 
 
 def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: TrainConfig,
-                 corpus_sha256: str = "", progress=None) -> tuple[ModelBundle, dict[str, Any], Pipeline]:
-    """Fit everything on (texts, Y, rec) and return (bundle, selection report, the fitted pipeline);
-    `progress` (a training.progress.TrainingProgress; default silent) is told each step."""
+                 corpus_sha256: str = "", progress=None, sample_weight: np.ndarray | None = None
+                 ) -> tuple[ModelBundle, dict[str, Any], Pipeline]:
+    """Fit everything on (texts, Y, rec) and return (bundle, selection report, the fitted pipeline).
+    `progress` (a training.progress.TrainingProgress; default silent) is told each step. `sample_weight`
+    weighs the classifier fits (the user's extra rows); thresholds, combination and policy treat every row
+    alike."""
     from redflags.training.progress import TrainingProgress
 
     started = time.perf_counter()
     progress = progress or TrainingProgress(enabled=False)
     fold_list = folds(Y, rec, config.cv_folds, config.seed)
     progress.step("cross-validate")
-    search, pipes, matrices = cross_validate(texts, Y, fold_list, config, progress=progress)
+    search, pipes, matrices = cross_validate(texts, Y, fold_list, config, progress=progress,
+                                             sample_weight=sample_weight)
     progress.step("score sentences out of fold")
     whole, best, n_sentences, split = out_of_fold_scores(texts, fold_list, pipes)
     progress.step("choose combination and thresholds")
@@ -372,7 +388,7 @@ def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: Train
     del matrices
 
     progress.step("fit final model")
-    pipeline, X = fit_final(texts, Y, search.params, config.seed)
+    pipeline, X = fit_final(texts, Y, search.params, config.seed, sample_weight)
     if policy.reads_text:
         severity = fit_text_severity(X, rec, Y)
         policy = dataclasses.replace(policy, text_coef=severity.coef_.astype(float),
