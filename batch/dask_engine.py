@@ -16,8 +16,9 @@ from redflags.model.artifact import load_predictor
 _WINDOW = 4  # partitions computed ahead of the one being written
 
 
-def _score_partition(frame: pd.DataFrame, predictor, text_column: str, evidence: bool) -> pd.DataFrame:
-    return score_frame(predictor, frame.reset_index(drop=True), text_column, evidence)
+def _score_partition(frame: pd.DataFrame, predictor, text_column: str, evidence: bool,
+                     thresholds: dict[str, float] | None = None) -> pd.DataFrame:
+    return score_frame(predictor, frame.reset_index(drop=True), text_column, evidence, thresholds)
 
 
 def read_dataframe(name: str, kind: str, chunksize: int, encoding: str, multiline: bool):
@@ -35,7 +36,8 @@ def read_dataframe(name: str, kind: str, chunksize: int, encoding: str, multilin
 
 
 def scored_partitions(name: str, kind: str, text_column: str, model_path, evidence: bool, scheduler: str | None,
-                      chunksize: int, encoding: str, multiline: bool, jobs: int = 2) -> Iterator[pd.DataFrame]:
+                      chunksize: int, encoding: str, multiline: bool, jobs: int = 2,
+                      thresholds: dict[str, float] | None = None) -> Iterator[pd.DataFrame]:
     """Scored partitions in input order, computed on the cluster a few at a time. Without a scheduler,
     a local cluster of `jobs` single-threaded worker processes does the work."""
     from dask.distributed import Client, LocalCluster
@@ -54,7 +56,7 @@ def scored_partitions(name: str, kind: str, text_column: str, model_path, eviden
         predictor = client.scatter(load_predictor(model_path), broadcast=True)
         ddf = read_dataframe(name, kind, chunksize, encoding, multiline)
         meta = pd.DataFrame({c: pd.Series(dtype="object") for c in output_columns(ddf.columns, evidence)})
-        scored = ddf.map_partitions(_score_partition, predictor, text_column, evidence, meta=meta)
+        scored = ddf.map_partitions(_score_partition, predictor, text_column, evidence, thresholds, meta=meta)
         parts = scored.to_delayed()
         window: deque = deque()
         for part in parts:

@@ -30,6 +30,7 @@ import pandas as pd
 from redflags.batch.frame import (PROBABILITY_FORMAT, FrameError, check_columns, escape_formulas, output_columns,
                                   score_frame)
 from redflags.model.artifact import ArtifactError, fsync_dir, load_predictor, umask_mode, verify_artifact
+from redflags.model.inputs import InputError, check_thresholds
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
 
 log = logging.getLogger(__name__)
@@ -344,28 +345,29 @@ def _init_worker(model_path: str | None) -> None:
         _WORKER["predictor"] = load_predictor(model_path)
 
 
-def _score_in_worker(frame: pd.DataFrame, text_column: str, evidence: bool) -> pd.DataFrame:
-    return score_frame(_WORKER["predictor"], frame, text_column, evidence)
+def _score_in_worker(frame: pd.DataFrame, text_column: str, evidence: bool,
+                     thresholds: dict[str, float] | None = None) -> pd.DataFrame:
+    return score_frame(_WORKER["predictor"], frame, text_column, evidence, thresholds)
 
 
 def _scored_chunks(chunks: Iterator[pd.DataFrame], model_path: str, text_column: str, evidence: bool,
-                   jobs: int) -> Iterator[pd.DataFrame]:
+                   jobs: int, thresholds: dict[str, float] | None = None) -> Iterator[pd.DataFrame]:
     """Scored chunks in input order; with jobs > 1, a bounded window of chunks is in flight at once.
 
     However it ends (done, an error, interrupted, or closed early by the consumer), `chunks` is closed
     here, so the input file is closed now and not whenever the garbage collector gets to it."""
     try:
-        yield from _score_chunks(chunks, model_path, text_column, evidence, jobs)
+        yield from _score_chunks(chunks, model_path, text_column, evidence, jobs, thresholds)
     finally:
         _close(chunks)
 
 
 def _score_chunks(chunks: Iterator[pd.DataFrame], model_path: str, text_column: str, evidence: bool,
-                  jobs: int) -> Iterator[pd.DataFrame]:
+                  jobs: int, thresholds: dict[str, float] | None = None) -> Iterator[pd.DataFrame]:
     if jobs <= 1:
         predictor = load_predictor(model_path)
         for chunk in chunks:
-            yield score_frame(predictor, chunk, text_column, evidence)
+            yield score_frame(predictor, chunk, text_column, evidence, thresholds)
         return
     # Workers are forked after the model is loaded here, so they share its pages instead of each
     # unpickling a copy; where fork is unavailable they load it themselves.
@@ -380,7 +382,7 @@ def _score_chunks(chunks: Iterator[pd.DataFrame], model_path: str, text_column: 
         try:
             for chunk in chunks:
                 with _signals_held():
-                    window.append(pool.submit(_score_in_worker, chunk, text_column, evidence))
+                    window.append(pool.submit(_score_in_worker, chunk, text_column, evidence, thresholds))
                 if len(window) >= 2 * jobs:
                     yield window.popleft().result()
             while window:
@@ -405,13 +407,20 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
                model_path: str | os.PathLike = "", jobs: int = 1, chunksize: int = 5000, evidence: bool = False,
                engine: str = "local", scheduler: str | None = None, quiet: bool = False,
                encoding: str = "utf-8", keep_formulas: bool = False, report: str | None = None,
-               group_by: str | None = None, min_group: int = 10) -> Summary:
+               group_by: str | None = None, min_group: int = 10,
+               thresholds: dict[str, float] | None = None) -> Summary:
     """Score INPUT into OUTPUT. Raises BatchError, before any work where it can, with what is wrong.
+
+    `thresholds`: per-category overrides, checked by the same input contract as the API's.
 
     CSV/TSV output escapes cells that a spreadsheet would run as formulas unless `keep_formulas`.
     `report`: also write the HTML survey report there (batch/report.py), counted chunk by chunk,
     per group of the column `group_by` when given."""
     started = time.perf_counter()
+    try:
+        thresholds = check_thresholds(thresholds) or None
+    except InputError as exc:
+        raise BatchError(str(exc)) from None
     if chunksize < 1:
         raise BatchError("--chunksize must be at least 1")
     if jobs < 1:
@@ -448,11 +457,11 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
         from redflags.batch.dask_engine import scored_partitions
 
         chunks = scored_partitions(input, kind, text_column, model_path, evidence, scheduler, chunksize,
-                                   encoding, multiline, jobs)
+                                   encoding, multiline, jobs, thresholds)
     elif engine == "local":
         raw_chunks = iter_chunks(input, kind, chunksize, encoding)
         chunks = _scored_chunks(_checked(raw_chunks, input, text_column, evidence, id_column), str(model_path),
-                                text_column, evidence, jobs)
+                                text_column, evidence, jobs, thresholds)
     else:
         raise BatchError(f"unknown engine {engine!r}; use local or dask")
 

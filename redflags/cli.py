@@ -110,6 +110,7 @@ def _classify(args: argparse.Namespace) -> int:
 
 def _score(args: argparse.Namespace) -> int:
     from redflags.batch.score import BatchError, score_file
+    from redflags.model.inputs import InputError, parse_threshold
 
     problem = None if args.input == "-" else _input_problem(args.input, "input")
     if problem:
@@ -121,8 +122,8 @@ def _score(args: argparse.Namespace) -> int:
                    chunksize=args.chunksize, evidence=args.evidence,
                    engine=args.engine, scheduler=args.scheduler, quiet=args.quiet, encoding=args.encoding,
                    keep_formulas=args.keep_formulas, report=args.report, group_by=args.group_by,
-                   min_group=args.min_group)
-    except BatchError as exc:
+                   min_group=args.min_group, thresholds=dict(parse_threshold(t) for t in args.threshold))
+    except (BatchError, InputError) as exc:
         print(f"redflags score: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -281,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-formulas", action="store_true",
                    help="write cells starting with = + - @ unescaped (by default they get a leading ' so a "
                         "spreadsheet does not run them as formulas; example: --keep-formulas)")
+    p.add_argument("--threshold", action="append", default=[], metavar="CATEGORY=P",
+                   help="override one category's decision threshold, repeatable (example: --threshold scam=0.3)")
     p.add_argument("--report", default=None, metavar="REPORT.html",
                    help="also write a self-contained HTML survey report (shares flagged with 95%% intervals, "
                         "recommendations, co-occurrence; evidence phrases with --evidence; example: --report report.html)")

@@ -68,6 +68,18 @@ def test_same_scores_as_the_prediction_core(tmp_path, tiny_model_path, tiny_pred
     assert got.loc[3, "recommendation"] == p.recommendation.action
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_thresholds_apply_to_every_scored_row(tmp_path, tiny_model_path, jobs):
+    """The API's per-category thresholds, in a batch: scam at 0 flags every row that could be scored."""
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_input(src)
+    score_file(str(src), str(out), text_column="answer", model_path=tiny_model_path, quiet=True, jobs=jobs,
+               thresholds={"scam": 0.0})
+    got = read_output(out)
+    scored = got["error"] == ""
+    assert got.loc[scored, "red_flags"].str.contains("scam").all() and (got.loc[~scored, "red_flags"] == "").all()
+
+
 def test_evidence_column(tmp_path, tiny_model_path):
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
     write_input(src)
@@ -82,6 +94,8 @@ def test_evidence_column(tmp_path, tiny_model_path):
     ("empty", {"text_column": "answer"}, "empty"),
     ("latin1", {"text_column": "answer"}, "line 3 is not valid utf-8; pass --encoding"),
     ("csv", {"text_column": "answer", "id_column": "nope"}, "no id column"),
+    ("csv", {"text_column": "answer", "thresholds": {"rudeness": 0.2}}, "unknown category in thresholds"),
+    ("csv", {"text_column": "answer", "thresholds": {"scam": 1.5}}, "from 0 to 1"),
 ])
 def test_errors_before_any_work(tmp_path, tiny_model_path, make, kwargs, message):
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
