@@ -10,8 +10,9 @@ from pydantic import BaseModel, ValidationError
 
 from redflags.batch.frame import (PROBABILITY_FORMAT, FrameError, escape_formulas, output_columns, read_csv_bytes,
                                   score_frame)
+from redflags.model.inputs import InputError, parse_threshold
 from redflags.model.predict import Predictor
-from redflags.model.taxonomy import CATEGORY_LIST, RECOMMENDATION_MEANING
+from redflags.model.taxonomy import CATEGORIES, CATEGORY_LIST, RECOMMENDATION_MEANING
 from redflags.service.openapi import documented
 from redflags.service.problems import ApiProblem, validation_errors
 from redflags.service.schemas import (BatchItem, BatchRequest, BatchResponse, ClassifyRequest, ClassifyResponse,
@@ -104,6 +105,9 @@ def classify_batch():
     parameters=(
         {"name": "text_column", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1}},
         {"name": "evidence", "in": "query", "required": False, "schema": {"type": "string", "enum": ["true", "false"]}},
+        {"name": "threshold", "in": "query", "required": False, "style": "form", "explode": True,
+         "description": "CATEGORY=P overrides one category's threshold (repeatable), as `thresholds` in /v1/classify",
+         "schema": {"type": "array", "items": {"type": "string", "pattern": rf"^({'|'.join(CATEGORIES)})=(0(\.[0-9]{{1,6}})?|1(\.0{{1,6}})?)$"}}},
         {"name": "keep_formulas", "in": "query", "required": False,
          "description": "true: write cells starting with = + - @ as they are (by default they get a leading ' so "
                         "a spreadsheet does not run them)", "schema": {"type": "string", "enum": ["true", "false"]}}),
@@ -126,6 +130,10 @@ def score_csv():
         raw = request.get_data()
     else:
         raise ApiProblem(415, f"Send a CSV as text/csv or multipart/form-data (got {request.mimetype or 'none'}).")
+    try:
+        thresholds = dict(parse_threshold(t) for t in request.args.getlist("threshold"))
+    except InputError as exc:
+        raise ApiProblem(422, f"Invalid threshold: {exc}") from None
     model = predictor()
     evidence = request.args.get("evidence") == "true"
     try:
@@ -137,7 +145,7 @@ def score_csv():
         raise ApiProblem(413, f"The CSV has {len(frame)} rows; this endpoint takes at most {limit}. "
                               "Score larger files with `redflags score`.")
     _record(len(frame), int(frame[text_column].astype(str).str.len().sum()))
-    scored = score_frame(model, frame, text_column, evidence=evidence)
+    scored = score_frame(model, frame, text_column, evidence=evidence, thresholds=thresholds)
     if request.args.get("keep_formulas") != "true":
         scored = escape_formulas(scored)
     buffer = io.StringIO()

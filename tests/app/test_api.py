@@ -133,7 +133,15 @@ def test_score_csv_raw_and_upload(client):
         assert r.headers["X-Row-Count"] == str(len(out)) and r.headers["X-Rows-Not-Scored"] == "1"
 
 
+def test_score_csv_takes_thresholds(client):
+    csv = "answer\nA friendly panel and clear questions.\n"
+    r = client.post("/v1/score-csv?text_column=answer&threshold=scam=0", data=csv, content_type="text/csv")
+    assert r.status_code == 200 and "scam" in r.get_data(as_text=True).splitlines()[1]
+
+
 @pytest.mark.parametrize("url, kwargs, status, fragment", [
+    ("/v1/score-csv?text_column=answer&threshold=rudeness=0.2", {"data": "answer\nhi\n", "content_type": "text/csv"},
+     422, "unknown category in thresholds"),
     ("/v1/score-csv", {"data": "a\n1\n", "content_type": "text/csv"}, 422, "text_column"),
     ("/v1/score-csv?text_column=answer", {"data": "a,b\n1,2\n", "content_type": "text/csv"}, 422, "columns are: a, b"),
     ("/v1/score-csv?text_column=answer", {"data": "", "content_type": "text/csv"}, 422, "empty"),
