@@ -124,11 +124,13 @@ class Blocks:
 
 
 def fit_variant(name: str, blocks: tuple[str, ...], weights, features: Blocks, train_rows: np.ndarray,
-                Y_train: np.ndarray, fold_list, config: TrainConfig, evaluations) -> dict:
+                Y_train: np.ndarray, fold_list, config: TrainConfig, evaluations, c_grid=C_GRID,
+                every_point: bool = False) -> dict:
     """Every (weight, C) scored by out-of-fold mean average precision on the training split; thresholds tuned on
-    the winner's out-of-fold probabilities; then one fit on the whole training split, scored on `evaluations`."""
+    the winner's out-of-fold probabilities; then one fit on the whole training split, scored on `evaluations`.
+    `every_point` also scores every grid point on `evaluations` (a diagnostic: those figures choose nothing)."""
     table = []
-    for w, C in itertools.product(weights, C_GRID):
+    for w, C in itertools.product(weights, c_grid):
         P = np.zeros(Y_train.shape)
         for train_i, val_i in fold_list:
             X_tr, X_val = features.build(blocks, w, train_rows[train_i], [train_rows[val_i]])
@@ -137,15 +139,27 @@ def fit_variant(name: str, blocks: tuple[str, ...], weights, features: Blocks, t
         table.append({"weight": w, "C": C, "cv_mean_ap": round(ap, 4), "P": P})
         print(f"  {name} w={w} C={C}: cv mean AP {ap:.4f}", flush=True)
     best = max(table, key=lambda r: r["cv_mean_ap"])
+    out = {"chosen": {"weight": best["weight"], "C": best["C"]}, "cv_mean_ap": best["cv_mean_ap"]}
+    out.update(_final_scores(blocks, best, features, train_rows, Y_train, config, evaluations))
+    if every_point:
+        for row in table:
+            row.update(_final_scores(blocks, row, features, train_rows, Y_train, config, evaluations))
+            print(f"  {name} w={row['weight']} C={row['C']} (diagnostic): "
+                  f"{ {k: v for k, v in row.items() if k.endswith('macro_f1')} }", flush=True)
+    out["grid"] = [{k: v for k, v in row.items() if k != "P"} for row in table]
+    return out
+
+
+def _final_scores(blocks, row, features: Blocks, train_rows, Y_train, config: TrainConfig, evaluations) -> dict:
+    """Thresholds tuned on the grid point's out-of-fold probabilities, one fit on the whole training split,
+    macro F1 on each evaluation set."""
     t = config.thresholds
-    thresholds = tune_thresholds(Y_train, best["P"], t.recall_floor, t.floor_categories, t.min_threshold,
+    thresholds = tune_thresholds(Y_train, row["P"], t.recall_floor, t.floor_categories, t.min_threshold,
                                  t.max_threshold)
-    X_train, *X_evals = features.build(blocks, best["weight"], train_rows, [rows for rows, _, _ in evaluations])
-    clf = build_classifier(best["C"], "balanced", config.seed).fit(X_train, Y_train)
-    oof_flags = apply_thresholds(best["P"], thresholds)
-    out = {"chosen": {"weight": best["weight"], "C": best["C"]}, "cv_mean_ap": best["cv_mean_ap"],
-           "cv_oof_macro_f1": round(float(f1_score(Y_train, oof_flags, average="macro", zero_division=0)), 4),
-           "grid": [{k: v for k, v in row.items() if k != "P"} for row in table]}
+    X_train, *X_evals = features.build(blocks, row["weight"], train_rows, [rows for rows, _, _ in evaluations])
+    clf = build_classifier(row["C"], "balanced", config.seed).fit(X_train, Y_train)
+    oof_flags = apply_thresholds(row["P"], thresholds)
+    out = {"cv_oof_macro_f1": round(float(f1_score(Y_train, oof_flags, average="macro", zero_division=0)), 4)}
     for (_, Y_eval, label), X_eval in zip(evaluations, X_evals):
         flags = apply_thresholds(clf.predict_proba(X_eval), thresholds)
         out[f"{label}_macro_f1"] = round(float(f1_score(Y_eval, flags, average="macro", zero_division=0)), 4)
@@ -253,8 +267,11 @@ def quality(args, config: TrainConfig) -> dict:
               "dev_rows": len(dev), "variants": {}}
     for name in names:
         blocks, weights = VARIANTS[name]
+        if args.weights and len(weights) > 1:
+            weights = args.weights
         started = time.perf_counter()
-        scores = fit_variant(name, blocks, weights, features, train_idx, Y_train, fold_list, config, evaluations)
+        scores = fit_variant(name, blocks, weights, features, train_idx, Y_train, fold_list, config, evaluations,
+                             args.c_grid or C_GRID, args.every_point)
         scores["fit_seconds"] = round(time.perf_counter() - started, 1)
         result["variants"][name] = scores
         print(name, {k: v for k, v in scores.items() if k != "grid"}, flush=True)
@@ -266,6 +283,10 @@ def quality(args, config: TrainConfig) -> dict:
     return result
 
 
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(x) for x in text.split(","))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dev", default=str(DEFAULT_DEV))
@@ -274,6 +295,11 @@ def main() -> None:
     ap.add_argument("--variants", default="", help="comma-separated subset of the variants (default: all)")
     ap.add_argument("--no-sentences", dest="sentences", action="store_false",
                     help="skip the per-sentence embeddings (the first run encodes every sentence of the corpus)")
+    ap.add_argument("--weights", type=_floats, help="embedding-block weights to try beside TF-IDF (default: 0.5,1,2)")
+    ap.add_argument("--c-grid", type=_floats, help="C values to try (default: 4,16)")
+    ap.add_argument("--every-point", action="store_true",
+                    help="also score every grid point on the held-out and dev sets (a diagnostic; chooses nothing)")
+    ap.add_argument("--out", default="encoder", help="results file bench/out/NAME.json (default: %(default)s)")
     ap.add_argument("--skip-quality", action="store_true")
     ap.add_argument("--skip-speed", action="store_true")
     args = ap.parse_args()
@@ -284,7 +310,7 @@ def main() -> None:
         result["speed"] = speed(_cut(corpus.texts)[:200], args.model)
     if not args.skip_quality:
         result["quality"] = quality(args, config)
-    save("encoder", result)
+    save(args.out, result)
 
 
 if __name__ == "__main__":
