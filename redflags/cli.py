@@ -26,15 +26,19 @@ def _input_problem(path: str | os.PathLike, what: str) -> str | None:
     return None
 
 
+def _error(command: str, message) -> int:
+    """Say what is wrong on one line of standard error, as `redflags COMMAND: ...`; the exit status 2."""
+    print(f"redflags {command}: {message}", file=sys.stderr)
+    return 2
+
+
 def _train(args: argparse.Namespace) -> int:
     from redflags.training.data import CorpusError
     from redflags.training.progress import TrainingProgress
     from redflags.training.run import run_training
 
-    problem = _input_problem(args.data, "labelled corpus CSV")
-    if problem:
-        print(f"redflags train: {problem}", file=sys.stderr)
-        return 2
+    if problem := _input_problem(args.data, "labelled corpus CSV"):
+        return _error("train", problem)
     try:
         config = TrainConfig.from_toml(args.config)
         model_path = Path(args.out) / "model.joblib" if args.out else DEFAULT_MODEL_PATH
@@ -46,8 +50,7 @@ def _train(args: argparse.Namespace) -> int:
                      progress=TrainingProgress.for_terminal(quiet=args.quiet),
                      extra=Path(extra) if extra else None, **({} if weight is None else {"extra_weight": weight}))
     except (CorpusError, ConfigError, FileNotFoundError) as exc:
-        print(f"redflags train: {exc}", file=sys.stderr)
-        return 2
+        return _error("train", exc)
     return 0
 
 
@@ -58,17 +61,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     from redflags.training.evaluate import evaluate_labelled
     from redflags.training.report import headline_table, write_evaluation
 
-    problem = _input_problem(args.labelled, "labelled CSV")
-    if problem:
-        print(f"redflags evaluate: {problem}", file=sys.stderr)
-        return 2
+    if problem := _input_problem(args.labelled, "labelled CSV"):
+        return _error("evaluate", problem)
     try:
         predictor = load_predictor(args.model or Settings.from_env().model_path)
         train_data = Path(args.train_data) if args.train_data else None
         metrics = evaluate_labelled(predictor, args.labelled, text_column=args.text_column, train_data=train_data)
     except (ArtifactError, CorpusError) as exc:
-        print(f"redflags evaluate: {exc}", file=sys.stderr)
-        return 2
+        return _error("evaluate", exc)
     print(headline_table(metrics))
     model = metrics["model"]
     print(f"\nmodel {predictor.version} on {metrics['source']['rows']} rows: macro F1 {model['macro_f1']:.3f}, "
@@ -93,15 +93,13 @@ def _classify(args: argparse.Namespace) -> int:
         require_text(text)
         thresholds = check_thresholds(dict(parse_threshold(t) for t in args.threshold))
     except InputError as exc:
-        print(f"redflags classify: {exc}", file=sys.stderr)
-        return 2
+        return _error("classify", exc)
     from redflags.model.artifact import ArtifactError, load_predictor
 
     try:
         predictor = load_predictor(args.model or Settings.from_env().model_path)
     except ArtifactError as exc:
-        print(f"redflags classify: {exc}", file=sys.stderr)
-        return 2
+        return _error("classify", exc)
     context = {"open_to_other_roles": args.open_to_other_roles, "stage": args.stage}
     prediction = predictor.predict([text], context=context, thresholds=thresholds)[0]
     print(json.dumps(prediction.to_dict(), indent=2))
@@ -114,8 +112,7 @@ def _score(args: argparse.Namespace) -> int:
 
     problem = None if args.input == "-" else _input_problem(args.input, "input")
     if problem:
-        print(f"redflags score: {problem}", file=sys.stderr)
-        return 2
+        return _error("score", problem)
     try:
         score_file(args.input, args.output, text_column=args.text_column, id_column=args.id_column,
                    model_path=args.model or Settings.from_env().model_path, jobs=args.jobs,
@@ -124,8 +121,7 @@ def _score(args: argparse.Namespace) -> int:
                    keep_formulas=args.keep_formulas, report=args.report, group_by=args.group_by,
                    min_group=args.min_group, thresholds=dict(parse_threshold(t) for t in args.threshold))
     except (BatchError, InputError) as exc:
-        print(f"redflags score: {exc}", file=sys.stderr)
-        return 2
+        return _error("score", exc)
     return 0
 
 
@@ -137,8 +133,7 @@ def _review(args: argparse.Namespace) -> int:
                               id_column=args.id_column, model_path=args.model or Settings.from_env().model_path,
                               encoding=args.encoding)
     except ReviewError as exc:
-        print(f"redflags review: {exc}", file=sys.stderr)
-        return 2
+        return _error("review", exc)
     print(f"{picked} rows to label: {args.output}", file=sys.stderr)
     return 0
 

@@ -65,3 +65,13 @@ class Server:
     def logs(self) -> str:
         self.log.flush()
         return self.log_path.read_text()
+
+
+def running(model_path: Path, log_path: Path, **kwargs):
+    """Yield a started Server and stop it afterwards (the body of a server fixture)."""
+    srv = Server(model_path, log_path, **kwargs)
+    try:
+        srv.wait()
+        yield srv
+    finally:
+        srv.stop()

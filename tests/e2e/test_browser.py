@@ -51,14 +51,9 @@ def browser():
 
 @pytest.fixture(scope="module")
 def real_server(real_model_path, tmp_path_factory):
-    from tests.e2e.server import Server
+    from tests.e2e.server import running
 
-    srv = Server(real_model_path, tmp_path_factory.mktemp("browser") / "server.log", workers=1)
-    try:
-        srv.wait()
-        yield srv
-    finally:
-        srv.stop()
+    yield from running(real_model_path, tmp_path_factory.mktemp("browser") / "server.log", workers=1)
 
 
 @pytest.fixture(autouse=True)
