@@ -117,7 +117,9 @@ Corpus SHA-256 `{corpus_sha256}`.
 ## Model
 One scikit-learn Pipeline (`features`: TF-IDF {features}; `clf`: one-vs-rest logistic regression,
 C={C}, class_weight={class_weight}), chosen by {folds}-fold cross-validation on the training split
-(mean average precision {cv_ap:.3f}). Texts are scored whole and sentence by sentence; the
+(mean average precision {cv_ap:.3f}). The saved model holds what it learned as plain data
+(vocabulary, idf weights, coefficients: `model/bundle.py`, format 3, no pickled scikit-learn object),
+scored by `model/tfidf.py`, which tests prove equal to the pipeline. Texts are scored whole and sentence by sentence; the
 combination `{combine_rule}` was chosen by cross-validated macro F1 ({combine_rows}). Per-category
 thresholds were tuned out of fold for F1, with a recall floor of {recall_floor} for
 {floor_categories}. {override_text}
