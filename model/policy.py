@@ -193,8 +193,11 @@ class AdvicePolicy:
         near_k = np.argmax(np.where(near, probs - thresholds[None, :], -np.inf), axis=1)
         severe = flags & _ALWAYS_END_MASK[None, :]
         severe_k = np.argmax(np.where(severe, probs, -np.inf), axis=1)
-        # the driver of a flagged row: the most severe flag, then the most probable (probabilities are <= 1)
-        driver_k = np.argmax(np.where(flags, _SEVERITY[None, :] * 10.0 + probs, -np.inf), axis=1)
+        # the driver of a flagged row: the most severe flag, then the most probable (compared in that order, not
+        # as one sum, which rounding could tie)
+        flag_severity = np.where(flags, _SEVERITY[None, :], -1)
+        top = flag_severity == flag_severity.max(axis=1, keepdims=True) if n else flags
+        driver_k = np.argmax(np.where(flags & top, probs, -np.inf), axis=1)
         rows = zip(flags.any(axis=1).tolist(), near.any(axis=1).tolist(), near_k.tolist(), severe.any(axis=1).tolist(),
                    severe_k.tolist(), driver_k.tolist(), idx.tolist(), conf.tolist(), no_flag_conf.tolist(),
                    soft.tolist())
