@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from redflags.model.results import Evidence
-from redflags.model.sentences import clause_spans, sentence_spans, strip_span
+from redflags.model.sentences import clauses_of, sentence_spans, strip_span
 from redflags.model.tfidf import LinearScorer
 
 MAX_EVIDENCE = 3
@@ -69,13 +69,5 @@ def select_evidence(scorer: LinearScorer, text: str, categories: Sequence[int], 
 
 
 def _clauses_within(text: str, spans: list[tuple[int, int]]) -> dict[tuple[int, int], list[tuple[int, int]]]:
-    """The clauses of each sentence span (clause_spans cuts sentences further, so each lies in one)."""
-    if not spans:
-        return {}
-    out: dict[tuple[int, int], list[tuple[int, int]]] = {span: [] for span in spans}
-    for c in clause_spans(text):
-        for s, e in spans:
-            if s <= c[0] and c[1] <= e:
-                out[(s, e)].append(c)
-                break
-    return out
+    """The clauses of each sentence span, in text order."""
+    return {(s, e): clauses_of(text, s, e) for s, e in spans}

@@ -77,22 +77,24 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
 
     Pieces under three words are joined to their neighbour, so a highlight is a phrase, not a word.
     """
-    out: list[tuple[int, int]] = []
-    for start, end in sentence_spans(text):
-        pieces, piece_start = [], start
-        for match in _CLAUSE_BREAK.finditer(text, start, end):
-            pieces.append((piece_start, match.start() + (1 if text[match.start()] in ",;:" else 0)))
-            piece_start = match.end()
-        pieces.append((piece_start, end))
-        merged: list[tuple[int, int]] = []
-        for s, e in pieces:
-            s, e = strip_span(text, s, e)
-            if e <= s:
-                continue
-            if merged and (len(text[s:e].split()) < _MIN_CLAUSE_WORDS
-                           or len(text[merged[-1][0]:merged[-1][1]].split()) < _MIN_CLAUSE_WORDS):
-                merged[-1] = (merged[-1][0], e)
-            else:
-                merged.append((s, e))
-        out.extend(merged)
-    return out
+    return [clause for start, end in sentence_spans(text) for clause in clauses_of(text, start, end)]
+
+
+def clauses_of(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The clauses of one sentence span (what `clause_spans` gives for it)."""
+    pieces, piece_start = [], start
+    for match in _CLAUSE_BREAK.finditer(text, start, end):
+        pieces.append((piece_start, match.start() + (1 if text[match.start()] in ",;:" else 0)))
+        piece_start = match.end()
+    pieces.append((piece_start, end))
+    merged: list[tuple[int, int]] = []
+    for s, e in pieces:
+        s, e = strip_span(text, s, e)
+        if e <= s:
+            continue
+        if merged and (len(text[s:e].split()) < _MIN_CLAUSE_WORDS
+                       or len(text[merged[-1][0]:merged[-1][1]].split()) < _MIN_CLAUSE_WORDS):
+            merged[-1] = (merged[-1][0], e)
+        else:
+            merged.append((s, e))
+    return merged
