@@ -24,23 +24,16 @@ def _span(text: str, start: int, end: int) -> Evidence:
     return Evidence(text[start:end], start, end)
 
 
-def select_evidence(scorer: LinearScorer, text: str, categories: Sequence[int], thresholds: np.ndarray,
-                    scored_sentences: tuple[list[tuple[int, int]], np.ndarray | None] | None = None
-                    ) -> dict[int, list[Evidence]]:
-    """Evidence spans for each category index in `categories` (the flagged ones). `scored_sentences`:
-    the text's sentence spans and probabilities when scoring already computed them."""
+def select_evidence(scorer: LinearScorer, text: str, categories: Sequence[int],
+                    thresholds: np.ndarray) -> dict[int, list[Evidence]]:
+    """Evidence spans (character offsets) for each category index in `categories` (the flagged ones)."""
     if not categories:
         return {}
-    if scored_sentences is not None and scored_sentences[1] is not None:
-        sentences, sentence_probs = scored_sentences
-    else:
-        sentences = sentence_spans(text)
-        sentence_probs = None
+    sentences = sentence_spans(text)
     if len(sentences) <= 1:
         start, end = sentences[0] if sentences else strip_span(text, 0, len(text))
         return {k: [_span(text, start, end)] if end > start else [] for k in categories}
-    if sentence_probs is None:
-        sentence_probs = scorer.unit_probabilities(text, sentences)
+    sentence_probs = scorer.unit_probabilities(text, sentences)
     chosen: dict[int, list[int]] = {}
     for k in categories:
         order = np.argsort(-sentence_probs[:, k], kind="stable")

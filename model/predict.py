@@ -79,8 +79,7 @@ class Predictor:
             # most serious first, then most probable
             hits = sorted(np.flatnonzero(hits_all[i]).tolist(), key=lambda k: (-_SEVERITY[k], -probs[i, k]))
             scores = dict(zip(CATEGORIES, probs[i].tolist()))
-            spans = (select_evidence(self.scorer, text, hits, cut, scored.sentences[i] if scored.sentences else None)
-                     if evidence else {})
+            spans = select_evidence(self.scorer, text, hits, cut) if evidence else {}
             red_flags = [RedFlag(CATEGORIES[k], scores[CATEGORIES[k]], int(_SEVERITY[k]), spans.get(k, []))
                          for k in hits]
             decision = decisions[i]

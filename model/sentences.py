@@ -1,7 +1,8 @@
-"""Split an anecdote into sentence spans with character offsets into the original text.
+"""Split an anecdote into sentence and clause spans with character offsets into the original text.
 
-Why: a red flag in one sentence of a long letter is scored on that sentence as well, and
-evidence is returned as spans with `text[start:end]` equal to the quoted words.
+Why: evidence is returned as spans with `text[start:end]` equal to the quoted words, so a reader can find
+them. (Scoring uses sentences defined on tokens, found in the tokenisation pass itself:
+`redflags.model.tfidf.token_sentences`; both end sentences at . ! ? … and line breaks.)
 """
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import compress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,12 @@ import scipy.sparse as sp
 CsrParts = tuple[np.ndarray, np.ndarray, np.ndarray]   # (indptr, indices, data) of TF-IDF rows
 
 _WORD_CHAR = re.compile(r"\w")
+# A scoring sentence is a run of word tokens between end marks (. ! ? … or a line break); one of more than
+# MAX_SENTENCE_TOKENS tokens is cut into windows of SENTENCE_WINDOW. Defined on tokens, so finding them
+# costs nothing beyond the tokenisation itself (evidence shows character spans: model/sentences.py).
+SENTENCE_PATTERN = re.compile(r"\w{2,}|[.!?…\n]")
+MAX_SENTENCE_TOKENS = 30
+SENTENCE_WINDOW = 15
 _DEFAULT_TOKEN_PATTERNS = (r"(?u)\b\w\w+\b", r"\b\w\w+\b")   # scikit-learn's (str patterns are Unicode)
 _SMALL_NNZ = 2_000   # up to this many non-zeros, X @ W is done in numpy (cheaper than building a sparse matrix)
 
@@ -29,6 +36,37 @@ def strip_accents_unicode(text: str) -> str:
     if text.isascii():
         return text
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def token_sentences(pre: str) -> list[list[str]]:
+    """The scoring sentences of a preprocessed text, as token lists (the reference definition)."""
+    out, current = [], []
+    for piece in SENTENCE_PATTERN.findall(pre):
+        if len(piece) == 1:   # an end mark (word tokens have two or more characters)
+            if current:
+                out.append(current)
+            current = []
+        else:
+            current.append(piece)
+    if current:
+        out.append(current)
+    return [window for sentence in out for window in
+            ([sentence] if len(sentence) <= MAX_SENTENCE_TOKENS else
+             [sentence[i:i + SENTENCE_WINDOW] for i in range(0, len(sentence), SENTENCE_WINDOW)])]
+
+
+def _windowed(segment: np.ndarray) -> np.ndarray:
+    """Consecutive sentence numbers for tokens labelled by (nondecreasing) segment, long segments cut into
+    windows as `token_sentences` cuts them."""
+    if not len(segment):
+        return segment
+    new = np.r_[True, segment[1:] != segment[:-1]]
+    starts = np.flatnonzero(new)
+    lengths = np.diff(np.r_[starts, len(segment)])
+    position = np.arange(len(segment)) - np.repeat(starts, lengths)
+    window = np.where(np.repeat(lengths, lengths) > MAX_SENTENCE_TOKENS, position // SENTENCE_WINDOW, 0)
+    change = new | np.r_[False, window[1:] != window[:-1]]
+    return np.cumsum(change) - 1
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -345,10 +383,69 @@ class LinearScorer:
             rows.add_rows(first, [whole, *per_span])
         return self._tfidf(rows)
 
+    def encode_sentences(self, texts: Sequence[str], min_words: int | None) -> tuple[CsrParts, np.ndarray, np.ndarray]:
+        """Rows for each text followed, when it has at least `min_words` words (None: never) and more than one
+        sentence, by one row per sentence (`token_sentences`); also each text's number of rows and of sentences.
+
+        With word n-grams alone (the shipped features) this is one tokenisation of the batch: the tokens and
+        sentence ends come from one regex pass per text, the n-gram lookups are done once per token, and
+        which rows an occurrence counts in is worked out with numpy for the whole batch. Otherwise each
+        sentence is encoded as its tokens joined by spaces (what the sentence row means either way).
+        """
+        words = self._word_units
+        if words is None or not words.word_tokens or words.min_n != 1 or words.max_n > 2:
+            return self._encode_sentences_slowly(texts, min_words)
+        preprocess, findall, get = words.features.preprocess, SENTENCE_PATTERN.findall, words.get
+        pieces = [findall(preprocess(text)) for text in texts]
+        n_texts = len(texts)
+        piece_text = np.repeat(np.arange(n_texts), [len(p) for p in pieces])
+        flat = [t for p in pieces for t in p]
+        is_end = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)) == 1   # word tokens have 2+ chars
+        tokens = list(compress(flat, (~is_end).tolist()))
+        token_text = piece_text[~is_end]
+        # sentence of each token: a new one after each end mark and at each text's start; then long ones cut
+        starts_text = np.r_[True, piece_text[1:] != piece_text[:-1]] if len(flat) else np.zeros(0, dtype=bool)
+        segment = np.cumsum(is_end | starts_text)[~is_end]
+        sentence = _windowed(segment)
+        n = len(tokens)
+        first_of_sentence = np.r_[True, sentence[1:] != sentence[:-1]] if n else np.zeros(0, dtype=bool)
+        n_sentences = np.maximum(np.bincount(token_text[first_of_sentence], minlength=n_texts), 1)
+        word_counts = np.array([len(t.split()) for t in texts], dtype=np.int64)
+        split = (n_sentences > 1) & (word_counts >= (min_words if min_words is not None else np.iinfo(np.int64).max))
+        sizes = np.where(split, 1 + n_sentences, 1)
+        first_row = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+        # row of each token's sentence (-1 where its text is not split)
+        text_first_token = np.minimum(np.searchsorted(token_text, np.arange(n_texts)), max(n - 1, 0))
+        sentence_in_text = sentence - sentence[text_first_token][token_text] if n else sentence
+        token_split = split[token_text]
+        sentence_row = np.where(token_split, first_row[token_text] + 1 + sentence_in_text, -1)
+        unigrams = np.array([get(t, -1) for t in tokens], dtype=np.int64)
+        bigrams = np.array([get(a + " " + b, -1) for a, b in zip(tokens, tokens[1:])], dtype=np.int64)
+        same_text = token_text[1:] == token_text[:-1]
+        same_sentence = same_text & (sentence[1:] == sentence[:-1]) & token_split[:-1]
+        row_of = np.concatenate([first_row[token_text], sentence_row[token_split], first_row[token_text[:-1][same_text]],
+                                 sentence_row[:-1][same_sentence]])
+        ids = np.concatenate([unigrams, unigrams[token_split], bigrams[same_text], bigrams[same_sentence]])
+        known = ids >= 0
+        return self._tfidf_of(row_of[known], ids[known], int(sizes.sum())), sizes, n_sentences
+
+    def _encode_sentences_slowly(self, texts: Sequence[str], min_words: int | None):
+        docs, sizes, n_sentences = [], [], []
+        for text in texts:
+            sentences = token_sentences(self.features[0].preprocess(text))
+            split = min_words is not None and len(sentences) > 1 and len(text.split()) >= min_words
+            docs += [text, *(" ".join(s) for s in sentences)] if split else [text]
+            sizes.append(1 + len(sentences) if split else 1)
+            n_sentences.append(max(1, len(sentences)))
+        return self.encode(docs), np.array(sizes, dtype=np.int64), np.array(n_sentences, dtype=np.int64)
+
     def _tfidf(self, rows: _RowBuilder) -> CsrParts:
-        """Counts -> (sublinear) tf x idf -> l2 norm per row and vectorizer, for the whole batch at once."""
-        n_rows, width = rows.n_rows, self.n_features
-        row_of, ids = rows.occurrences()
+        return self._tfidf_of(*rows.occurrences(), rows.n_rows)
+
+    def _tfidf_of(self, row_of: np.ndarray, ids: np.ndarray, n_rows: int) -> CsrParts:
+        """Counts -> (sublinear) tf x idf -> l2 norm per row and vectorizer, for the whole batch at once, from
+        the (row, feature index) of every occurrence of a known n-gram."""
+        width = self.n_features
         keys, counts = np.unique(row_of * width + ids, return_counts=True)
         row_of = keys // width
         cols = keys - row_of * width

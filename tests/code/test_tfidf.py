@@ -134,3 +134,34 @@ def test_features_survive_a_pickle_round_trip_exactly():
         assert back.vocabulary == features.vocabulary and np.array_equal(back.idf, features.idf)
         assert (back.analyzer, back.ngram_range, back.token_pattern) == (features.analyzer, features.ngram_range,
                                                                          features.token_pattern)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=any_texts, min_words=st.sampled_from([0, 3, 40]))
+def test_sentence_rows_are_the_pipeline_on_each_token_sentence(fitted, texts, min_words):
+    """The batch encoder (one tokenisation) gives, per text, its row and, when split, one row per scoring
+    sentence equal to scikit-learn on that sentence's tokens joined by spaces; counts agree with the
+    reference definition."""
+    from redflags.model.tfidf import token_sentences
+
+    pipeline, scorer = fitted
+    parts, sizes, n_sentences = scorer.encode_sentences(texts, min_words)
+    docs, want_sizes, want_n = [], [], []
+    for text in texts:
+        sentences = token_sentences(scorer.features[0].preprocess(text))
+        split = len(sentences) > 1 and len(text.split()) >= min_words
+        docs += [text, *(" ".join(s) for s in sentences)] if split else [text]
+        want_sizes.append(1 + len(sentences) if split else 1)
+        want_n.append(max(1, len(sentences)))
+    assert sizes.tolist() == want_sizes and n_sentences.tolist() == want_n
+    np.testing.assert_allclose(_dense(parts, scorer.n_features), _csr(pipeline, docs), atol=1e-12)
+
+
+def test_token_sentences_end_at_marks_and_cut_long_runs():
+    from redflags.model.tfidf import token_sentences
+
+    assert token_sentences("he laughed. then? ok fine!\nnext line…end") == [
+        ["he", "laughed"], ["then"], ["ok", "fine"], ["next", "line"], ["end"]]
+    long = " ".join(f"w{i:02d}" for i in range(31))
+    assert [len(s) for s in token_sentences(long)] == [15, 15, 1]
+    assert token_sentences("i. a. ...") == []
