@@ -27,8 +27,8 @@ import multiprocessing as mp
 
 import pandas as pd
 
-from redflags.batch.frame import (PROBABILITY_FORMAT, FrameError, check_columns, escape_formulas, output_columns,
-                                  score_frame)
+from redflags.batch.frame import (FrameError, check_columns, escape_formulas, output_columns,
+                                  probabilities_as_text, score_frame)
 from redflags.model.artifact import ArtifactError, fsync_dir, load_predictor, umask_mode, verify_artifact
 from redflags.model.inputs import InputError, check_thresholds
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
@@ -286,8 +286,8 @@ class AtomicOutput:
         else:
             if self.escape:
                 frame = escape_formulas(frame)
-            frame.to_csv(self.fh, sep="\t" if self.kind == "tsv" else ",", index=False, header=self.first,
-                         float_format=PROBABILITY_FORMAT)
+            probabilities_as_text(frame).to_csv(self.fh, sep="\t" if self.kind == "tsv" else ",", index=False,
+                                                header=self.first)
         self.first = False
 
     def commit(self) -> None:

@@ -8,8 +8,8 @@ import time
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
 
-from redflags.batch.frame import (PROBABILITY_FORMAT, FrameError, escape_formulas, output_columns, read_csv_bytes,
-                                  score_frame)
+from redflags.batch.frame import (FrameError, escape_formulas, output_columns, probabilities_as_text,
+                                  read_csv_bytes, score_frame)
 from redflags.model.inputs import InputError, parse_threshold
 from redflags.model.predict import Predictor
 from redflags.model.taxonomy import CATEGORIES, CATEGORY_LIST, RECOMMENDATION_MEANING
@@ -149,8 +149,7 @@ def score_csv():
     if request.args.get("keep_formulas") != "true":
         scored = escape_formulas(scored)
     buffer = io.StringIO()
-    scored.to_csv(buffer, index=False, columns=output_columns(frame.columns, evidence=evidence),
-                  float_format=PROBABILITY_FORMAT)
+    probabilities_as_text(scored).to_csv(buffer, index=False, columns=output_columns(frame.columns, evidence=evidence))
     return Response(buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="scored.csv"',
                              "X-Row-Count": str(len(scored)), "X-Rows-Not-Scored": str(int((scored["error"] != "").sum()))})

@@ -378,3 +378,21 @@ def test_spreadsheet_formulas_are_escaped_unless_kept(tmp_path, tiny_model_path,
     got = pd.read_csv(out, dtype=str, keep_default_na=False)["note"].tolist()
     assert got == (risky if keep else ["'" + r for r in risky])
 
+
+
+def test_probabilities_are_written_in_one_format_and_input_numbers_are_left_alone(tmp_path, tiny_model_path,
+                                                                                 tiny_predictor):
+    """Every CSV we write gives probabilities as %.4f text (blank where a row was not scored); a number of
+    the input's own (here from Parquet) is not reformatted."""
+    src, out = tmp_path / "in.parquet", tmp_path / "out.csv"
+    frame = write_input(src)
+    frame["weight"] = 0.123456789
+    frame.to_parquet(src)
+    score_file(str(src), str(out), text_column="answer", model_path=tiny_model_path, quiet=True)
+    got = read_output(out)
+    scored = got["error"] == ""
+    for c in [c for c in got.columns if c.startswith("p_")]:
+        assert got.loc[scored, c].str.fullmatch(r"[01]\.\d{4}").all() and (got.loc[~scored, c] == "").all()
+    want = tiny_predictor.predict([ROWS[0][1]])[0].scores["scam"]
+    assert got.loc[0, "p_scam"] == "%.4f" % round(want, 4)
+    assert (got["weight"] == "0.123456789").all()
