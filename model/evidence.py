@@ -33,7 +33,7 @@ def select_evidence(scorer: LinearScorer, text: str, categories: Sequence[int],
     if len(sentences) <= 1:
         start, end = sentences[0] if sentences else strip_span(text, 0, len(text))
         return {k: [_span(text, start, end)] if end > start else [] for k in categories}
-    sentence_probs = scorer.unit_probabilities(text, sentences)
+    sentence_probs = scorer.span_probabilities(text, sentences)
     chosen: dict[int, list[int]] = {}
     for k in categories:
         order = np.argsort(-sentence_probs[:, k], kind="stable")
@@ -42,7 +42,7 @@ def select_evidence(scorer: LinearScorer, text: str, categories: Sequence[int],
     long = sorted({j for picks in chosen.values() for j in picks
                    if len(text[sentences[j][0]:sentences[j][1]].split()) > LONG_SENTENCE_WORDS})
     clauses = _clauses_within(text, [sentences[j] for j in long])
-    clause_probs = scorer.unit_probabilities(text, [c for cs in clauses.values() for c in cs]) if clauses else None
+    clause_probs = scorer.span_probabilities(text, [c for cs in clauses.values() for c in cs]) if clauses else None
     rows: dict[tuple[int, int], int] = {}
     for c in (c for cs in clauses.values() for c in cs):
         rows[c] = len(rows)

@@ -20,7 +20,6 @@ import scipy.sparse as sp
 
 CsrParts = tuple[np.ndarray, np.ndarray, np.ndarray]   # (indptr, indices, data) of TF-IDF rows
 
-_WORD_CHAR = re.compile(r"\w")
 # A scoring sentence is a run of word tokens between end marks (. ! ? … or a line break); one of more than
 # MAX_SENTENCE_TOKENS tokens is cut into windows of SENTENCE_WINDOW. Defined on tokens, so finding them
 # costs nothing beyond the tokenisation itself (evidence shows character spans: model/sentences.py).
@@ -138,7 +137,7 @@ class _WordGrams:
                                   else features.token_pattern)
         self.get = features.vocabulary.get
         self.min_n, self.max_n = features.ngram_range
-        # tokens of word characters only never cross a non-word boundary (what unit_ids relies on)
+        # scikit-learn's default pattern: the tokens `encode_sentences` finds in its single pass
         self.word_tokens = features.token_pattern in _DEFAULT_TOKEN_PATTERNS
 
     def _gram_ids(self, tokens: list[str], n: int) -> list[int]:
@@ -152,68 +151,6 @@ class _WordGrams:
     def ids(self, pre: str) -> list[int]:
         """N-gram indices of an already preprocessed text (repeats kept: they are the counts; -1: unknown)."""
         return self.ids_of_tokens(self.pattern.findall(pre))
-
-    def _bounded(self, text: str, pre: str, start: int, end: int) -> bool:
-        return (self.features.preprocess(text[start:end]) == pre[start:end]
-                and (start == 0 or not _WORD_CHAR.match(pre[start - 1]))
-                and (end == len(pre) or not _WORD_CHAR.match(pre[end])))
-
-    def unit_ids(self, text: str, pre: str, spans: Sequence[tuple[int, int]]) -> tuple[list[int], list[list[int]]] | None:
-        """Indices of the whole text's n-grams and of each span's, from one tokenisation of the text.
-
-        Sentences are spans of the text; with a token pattern of word characters (scikit-learn's default),
-        their tokens are the text's tokens inside them when preprocessing a span gives the matching slice of
-        the preprocessed text and the span is bounded by non-word characters. Then the text is tokenised
-        segment by segment (gaps and spans, in order), each span's n-grams are its own, and the whole text
-        adds the gaps' n-grams and those crossing a segment boundary. None when a condition fails (the
-        caller then analyses span by span, as scikit-learn would).
-        """
-        if not self.word_tokens or len(pre) != len(text):
-            return None
-        if text.isascii():   # lower-casing ASCII is per character: a slice's preprocessing is the slice
-            for s, e in spans:   # ASCII \w is a letter, a digit or "_"
-                if s > 0 and (pre[s - 1].isalnum() or pre[s - 1] == "_"):
-                    return None
-                if e < len(pre) and (pre[e].isalnum() or pre[e] == "_"):
-                    return None
-        elif not all(self._bounded(text, pre, s, e) for s, e in spans):
-            return None
-        findall, search = self.pattern.findall, self.pattern.search
-        # segments: token lists in text order, the spans and the gaps between them that hold a token (a gap
-        # between sentences rarely does: "__" alone; between clauses, "and" or "but")
-        segments: list[list[str]] = []
-        span_segment: list[int] = []
-        pos = 0
-        for s, e in spans:
-            if s > pos and search(pre, pos, s):
-                segments.append(findall(pre, pos, s))
-            span_segment.append(len(segments))
-            segments.append(findall(pre, s, e))
-            pos = e
-        if pos < len(pre) and search(pre, pos):
-            segments.append(findall(pre, pos))
-        if self.min_n == 1 and self.max_n == 2:   # the shipped features, inlined: this loop runs per sentence
-            get = self.get
-            ids = [[get(t, -1) for t in tokens] + [get(a + " " + b, -1) for a, b in zip(tokens, tokens[1:])]
-                   for tokens in segments]
-        else:
-            ids = [self.ids_of_tokens(tokens) for tokens in segments]
-        whole = [j for seg in ids for j in seg]
-        if self.max_n > 1 and len(segments) > 1:   # n-grams that cross from one segment into the next
-            filled = [seg for seg in segments if seg]
-            if self.max_n == 2 and self.min_n <= 2:
-                get = self.get
-                whole += [get(a[-1] + " " + b[0], -1) for a, b in zip(filled, filled[1:])]
-            else:
-                tokens = [t for seg in filled for t in seg]
-                bounds, at = [], 0
-                for seg in filled[:-1]:
-                    at += len(seg)
-                    bounds.append(at)
-                for n in range(max(2, self.min_n), self.max_n + 1):
-                    starts = sorted({i for b in bounds for i in range(max(0, b - n + 1), b) if i + n <= len(tokens)})
-                    whole += [self.get(" ".join(tokens[i:i + n]), -1) for i in starts]
-        return whole, [ids[k] for k in span_segment]
 
     def ids_of_tokens(self, tokens: list[str]) -> list[int]:
         """Vocabulary indices of the tokens' n-grams, -1 for an n-gram outside the vocabulary (dropped later,
@@ -299,13 +236,6 @@ class _RowBuilder:
         self.lengths.append(len(ids))
         self.rows.append(row)
 
-    def add_rows(self, first: int, pieces: list[list[int]]) -> None:
-        """Rows first, first + 1, ... holding `pieces` in order."""
-        for ids in pieces:
-            self.ids += ids
-        self.lengths += map(len, pieces)
-        self.rows += range(first, first + len(pieces))
-
     def occurrences(self) -> tuple[np.ndarray, np.ndarray]:
         """(row, feature index) of every occurrence of a known n-gram (the -1s of unknown ones dropped)."""
         rows = np.repeat(np.array(self.rows, dtype=np.int64), self.lengths)
@@ -361,26 +291,6 @@ class LinearScorer:
         rows = _RowBuilder()
         for doc in docs:
             self._add_doc(rows, rows.new_rows(1), doc)
-        return self._tfidf(rows)
-
-    def encode_units(self, texts: Sequence[str], units: Sequence[Sequence[tuple[int, int]]]) -> CsrParts:
-        """Rows for each text followed by one per span of its `units` (equal to `encode` on those strings),
-        tokenising each text once when the features are word n-grams alone."""
-        rows = _RowBuilder()
-        for text, spans in zip(texts, units):
-            first = rows.new_rows(1 + len(spans))
-            if not spans:
-                self._add_doc(rows, first, text)
-                continue
-            words = self._word_units
-            pre = words.features.preprocess(text) if words is not None else ""
-            found = words.unit_ids(text, pre, spans) if words is not None else None
-            if found is None:   # analyse the text and each span on its own
-                for j, doc in enumerate((text, *(text[s:e] for s, e in spans))):
-                    self._add_doc(rows, first + j, doc)
-                continue
-            whole, per_span = found
-            rows.add_rows(first, [whole, *per_span])
         return self._tfidf(rows)
 
     def encode_sentences(self, texts: Sequence[str], min_words: int | None) -> tuple[CsrParts, np.ndarray, np.ndarray]:
@@ -477,6 +387,6 @@ class LinearScorer:
     def probabilities(self, docs: Sequence[str]) -> np.ndarray:
         return sigmoid(self.linear(self.encode(docs), self.coef) + self.intercept)
 
-    def unit_probabilities(self, text: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
-        """Probabilities of text[s:e] for each span, from one tokenisation of the text where possible."""
-        return sigmoid(self.linear(self.encode_units([text], [spans]), self.coef) + self.intercept)[1:]
+    def span_probabilities(self, text: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        """Probabilities of text[s:e] for each span (evidence: a few spans of a flagged text)."""
+        return self.probabilities([text[s:e] for s, e in spans])

@@ -60,11 +60,11 @@ def test_rows_and_probabilities_equal_the_pipeline(fitted):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(texts=any_texts)
-def test_text_and_sentence_rows_equal_the_pipeline_for_any_text(fitted, texts):
+def test_rows_of_texts_and_their_evidence_sentences_equal_the_pipeline(fitted, texts):
     pipeline, scorer = fitted
     units = [sentence_spans(t) for t in texts]
     docs = [d for t, u in zip(texts, units) for d in (t, *(t[s:e] for s, e in u))]
-    got = _dense(scorer.encode_units(texts, units), scorer.n_features)
+    got = _dense(scorer.encode(docs), scorer.n_features)
     np.testing.assert_allclose(got, _csr(pipeline, docs), atol=1e-12)
     np.testing.assert_allclose(scorer.probabilities(texts), pipeline.predict_proba(texts), rtol=1e-10, atol=1e-12)
 
@@ -74,17 +74,6 @@ def test_accent_stripping_is_scikit_learns(text):
     from sklearn.feature_extraction.text import strip_accents_unicode as reference
 
     assert strip_accents_unicode(text) == reference(text)
-
-
-def test_the_one_tokenisation_path_is_taken_for_ordinary_text(monkeypatch):
-    """Guard against the fast path silently never running (equality would still hold)."""
-    scorer = LinearScorer.from_pipeline(tiny_pipeline("word"))
-    words = scorer._word_units
-    assert words is not None
-    text = next(t for t in UNIT_TEXTS if t.startswith("He laughed at me. Then he asked my age! Then he asked for my bank details? Odd,"))
-    assert words.unit_ids(text, words.features.preprocess(text), sentence_spans(text)) is not None
-    odd = next(t for t in UNIT_TEXTS if t.startswith("\u0130stanbul"))   # NFKD changes the length: span by span
-    assert words.unit_ids(odd, words.features.preprocess(odd), sentence_spans(odd)) is None
 
 
 def test_char_ngram_cache_is_bounded_by_what_it_holds():
