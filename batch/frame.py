@@ -43,11 +43,6 @@ def cell_text(value):
     return value if isinstance(value, str) else str(value)
 
 
-def row_problem(value) -> str:
-    """Why a cell cannot be scored, or '' when it can: the core's text rule, as the API and CLI apply it."""
-    return text_problem(cell_text(value))
-
-
 def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str, evidence: bool = False,
                 thresholds: dict[str, float] | None = None) -> pd.DataFrame:
     """Return `frame` with the score columns appended; rows that cannot be scored keep an `error` and blanks."""
