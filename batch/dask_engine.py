@@ -53,7 +53,8 @@ def scored_partitions(name: str, kind: str, text_column: str, model_path, eviden
         else:
             cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
             client = Client(cluster)
-        predictor = client.scatter(load_predictor(model_path), broadcast=True)
+        # single-threaded workers: an encoder-mode model's encoder (built on each worker) gets one thread
+        predictor = client.scatter(load_predictor(model_path, encoder_threads=1), broadcast=True)
         ddf = read_dataframe(name, kind, chunksize, encoding, multiline)
         meta = pd.DataFrame({c: pd.Series(dtype="object") for c in output_columns(ddf.columns, evidence)})
         scored = ddf.map_partitions(_score_partition, predictor, text_column, evidence, thresholds, meta=meta)

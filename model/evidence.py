@@ -7,13 +7,14 @@ highlight is a whole sentence or a whole clause, never a fragment cut mid-phrase
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from redflags.model.results import Evidence
 from redflags.model.sentences import clauses_of, sentence_spans, strip_span
-from redflags.model.tfidf import LinearScorer
+
+Probabilities = Callable[[list[str]], np.ndarray]   # texts -> category probabilities (the full model's)
 
 MAX_EVIDENCE = 3
 LONG_SENTENCE_WORDS = 20   # longer sentences are narrowed to their flag-carrying clause
@@ -24,16 +25,17 @@ def _span(text: str, start: int, end: int) -> Evidence:
     return Evidence(text[start:end], start, end)
 
 
-def select_evidence(scorer: LinearScorer, text: str, categories: Sequence[int],
+def select_evidence(probabilities: Probabilities, text: str, categories: Sequence[int],
                     thresholds: np.ndarray) -> dict[int, list[Evidence]]:
-    """Evidence spans (character offsets) for each category index in `categories` (the flagged ones)."""
+    """Evidence spans (character offsets) for each category index in `categories` (the flagged ones);
+    `probabilities` scores spans as texts of their own."""
     if not categories:
         return {}
     sentences = sentence_spans(text)
     if len(sentences) <= 1:
         start, end = sentences[0] if sentences else strip_span(text, 0, len(text))
         return {k: [_span(text, start, end)] if end > start else [] for k in categories}
-    sentence_probs = scorer.span_probabilities(text, sentences)
+    sentence_probs = probabilities([text[s:e] for s, e in sentences])
     chosen: dict[int, list[int]] = {}
     for k in categories:
         order = np.argsort(-sentence_probs[:, k], kind="stable")
@@ -42,7 +44,7 @@ def select_evidence(scorer: LinearScorer, text: str, categories: Sequence[int],
     long = sorted({j for picks in chosen.values() for j in picks
                    if len(text[sentences[j][0]:sentences[j][1]].split()) > LONG_SENTENCE_WORDS})
     clauses = _clauses_within(text, [sentences[j] for j in long])
-    clause_probs = scorer.span_probabilities(text, [c for cs in clauses.values() for c in cs]) if clauses else None
+    clause_probs = (probabilities([text[s:e] for cs in clauses.values() for s, e in cs]) if clauses else None)
     rows: dict[tuple[int, int], int] = {}
     for c in (c for cs in clauses.values() for c in cs):
         rows[c] = len(rows)

@@ -17,7 +17,7 @@ from redflags.model.bundle import ModelBundle
 from redflags.model.evidence import select_evidence
 from redflags.model.inputs import Context, check_thresholds
 from redflags.model.results import Evidence, Prediction, Recommendation, RedFlag
-from redflags.model.scoring import Scored, score_texts
+from redflags.model.scoring import Embed, Scored, score_texts
 from redflags.model.stage import resolve_stage
 from redflags.model.taxonomy import BY_ID, CATEGORIES
 from redflags.model.tfidf import LinearScorer
@@ -30,10 +30,18 @@ _SEVERITY = np.array([BY_ID[c].severity for c in CATEGORIES])
 class Predictor:
     """A loaded model bundle, ready to score texts. Build it with `redflags.model.artifact.load_predictor`."""
 
-    def __init__(self, bundle: ModelBundle) -> None:
+    def __init__(self, bundle: ModelBundle, embed: Embed | None = None, encoder_threads: int | None = None) -> None:
+        """`embed` (texts -> embeddings) serves a model with the sentence-encoder block; without it such a
+        model builds its `SentenceEncoder` on first use, with `encoder_threads` ONNX Runtime threads (None:
+        all cores). The encoder is built per process: a pickled Predictor (a Dask worker's copy) leaves it
+        behind and builds its own."""
         bundle.validate()
         self.bundle = bundle
-        self.scorer = LinearScorer(bundle.features, bundle.coef, bundle.intercept)
+        self.features = bundle.feature_set
+        self.scorer = LinearScorer(bundle.features, bundle.coef, bundle.intercept,
+                                   bundle.encoder.dimension if bundle.encoder else 0)
+        self._embed = embed
+        self._encoder_threads = encoder_threads
         self.combiner = bundle.combiner
         self.policy = bundle.policy
         self.thresholds = np.array([bundle.thresholds[c] for c in CATEGORIES], dtype=float)
@@ -43,13 +51,34 @@ class Predictor:
         self._weights = (np.hstack([self.scorer.coef, self.policy.text_coef[:, None]]) if self.policy.reads_text
                          else self.scorer.coef)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_embed"] = None   # an ONNX session does not travel; each process builds its own
+        return state
+
+    @property
+    def embed(self) -> Embed | None:
+        """The sentence encoder of an encoder-mode model (built on first use), else None."""
+        if self.bundle.encoder is None:
+            return None
+        if self._embed is None:
+            from redflags.model.encoder import SentenceEncoder
+
+            self._embed = SentenceEncoder(threads=self._encoder_threads).encode
+        return self._embed
+
     def score(self, texts: Sequence[str]) -> tuple[np.ndarray, Scored]:
         """Combined category probabilities (n x categories), and the intermediate scores."""
-        scored = score_texts(self.scorer, texts, self.combiner.uses_sentences, self._weights)
+        scored = score_texts(self.scorer, texts, self.combiner.uses_sentences, self._weights, self.embed)
         return self.combiner(scored.whole, scored.best_sentence, scored.n_sentences, scored.split), scored
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         return self.score(texts)[0]
+
+    def span_probabilities(self, spans: list[str]) -> np.ndarray:
+        """Each span's category probabilities as a text of its own, whole (evidence ranks them)."""
+        embed = self.embed
+        return self.scorer.probabilities(spans, embed(spans) if embed is not None else None)
 
     def predict(self, texts: Sequence[str], context: Mapping[str, Any] | Context | None = None,
                 evidence: bool = True, thresholds: Mapping[str, float] | None = None,
@@ -79,7 +108,7 @@ class Predictor:
             # most serious first, then most probable
             hits = sorted(np.flatnonzero(hits_all[i]).tolist(), key=lambda k: (-_SEVERITY[k], -probs[i, k]))
             scores = dict(zip(CATEGORIES, probs[i].tolist()))
-            spans = select_evidence(self.scorer, text, hits, cut) if evidence else {}
+            spans = select_evidence(self.span_probabilities, text, hits, cut) if evidence else {}
             red_flags = [RedFlag(CATEGORIES[k], scores[CATEGORIES[k]], int(_SEVERITY[k]), spans.get(k, []))
                          for k in hits]
             decision = decisions[i]

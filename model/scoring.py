@@ -1,12 +1,14 @@
 """Score texts whole and, when long enough to dilute a flag, sentence by sentence, in one batch of rows."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from redflags.model.tfidf import LinearScorer, sigmoid
+from redflags.model.tfidf import LinearScorer, sentence_texts, sigmoid
+
+Embed = Callable[[Sequence[str]], np.ndarray]   # texts -> embeddings (n x dimension): the encoder block
 
 UNIT_MIN_WORDS = 40   # shorter texts are not split: their best sentence is the text itself
 TEXT_GROUP = 512      # texts encoded together, which bounds the memory of a large batch
@@ -24,7 +26,7 @@ class Scored:
 
 
 def score_texts(scorer: LinearScorer, texts: Sequence[str], sentences: bool = True,
-                weights: np.ndarray | None = None) -> Scored:
+                weights: np.ndarray | None = None, embed: Embed | None = None) -> Scored:
     """Score each text whole and, when it is long enough to dilute a flag, sentence by sentence.
 
     Sentences are `redflags.model.tfidf.token_sentences` (runs of tokens between end marks), found in the
@@ -33,9 +35,13 @@ def score_texts(scorer: LinearScorer, texts: Sequence[str], sentences: bool = Tr
     whose combination ignores sentences) no text is split. `weights` (features x (categories + e)): the
     scorer's coefficients followed by e more columns, whose whole-text scores are computed in the same
     product (the advice policy's text severity); stacked once by the caller, not per call.
+    `embed`: the sentence encoder, for a scorer with a dense block; it reads each text and each of its
+    scoring sentences once (`encoder_texts`), in batches of TEXT_GROUP texts.
     """
     weights = scorer.coef if weights is None else weights
-    parts = [_score_group(scorer, texts[lo:lo + TEXT_GROUP], sentences, weights)
+    if scorer.dense_dim and embed is None:
+        raise ValueError("this model has a sentence-encoder block: score_texts needs `embed`")
+    parts = [_score_group(scorer, texts[lo:lo + TEXT_GROUP], sentences, weights, embed)
              for lo in range(0, len(texts), TEXT_GROUP)]
     if len(parts) == 1:
         return parts[0]
@@ -50,11 +56,30 @@ def score_texts(scorer: LinearScorer, texts: Sequence[str], sentences: bool = Tr
                   np.vstack([p.extra for p in parts]) if extra else None)
 
 
-def _score_group(scorer: LinearScorer, texts: Sequence[str], sentences: bool, weights: np.ndarray) -> Scored:
+def encoder_texts(scorer: LinearScorer, texts: Sequence[str], split: np.ndarray) -> list[str]:
+    """What the encoder reads for the rows `encode_sentences` made: each text, then (where `split`) its
+    scoring sentences, as slices of the preprocessed text (`sentence_texts`)."""
+    preprocess = scorer.features[0].preprocess
+    out: list[str] = []
+    for text, is_split in zip(texts, split):
+        out.append(text)
+        if is_split:
+            out += sentence_texts(preprocess(text))
+    return out
+
+
+def _score_group(scorer: LinearScorer, texts: Sequence[str], sentences: bool, weights: np.ndarray,
+                 embed: Embed | None) -> Scored:
     rows, sizes, n_sentences = scorer.encode_sentences(texts, UNIT_MIN_WORDS if sentences else None)
     first = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
     k = len(scorer.intercept)
-    linear = scorer.linear(rows, weights)
+    dense = None
+    if scorer.dense_dim:
+        row_texts = encoder_texts(scorer, texts, sizes > 1)
+        if len(row_texts) != int(sizes.sum()):   # both follow token_sentences; a mismatch is a bug here
+            raise AssertionError(f"{len(row_texts)} encoder rows for {int(sizes.sum())} TF-IDF rows")
+        dense = embed(row_texts)
+    linear = scorer.linear(rows, weights, dense)
     probs = sigmoid(linear[:, :k] + scorer.intercept)
     whole = probs[first]
     split = sizes > 1

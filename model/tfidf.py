@@ -54,6 +54,24 @@ def token_sentences(pre: str) -> list[list[str]]:
              [sentence[i:i + SENTENCE_WINDOW] for i in range(0, len(sentence), SENTENCE_WINDOW)])]
 
 
+def sentence_texts(pre: str) -> list[str]:
+    """The scoring sentences of a preprocessed text as its own slices (first to last token of each
+    `token_sentences` window), punctuation and short words kept: what the sentence encoder reads."""
+    out, current = [], []
+    for match in SENTENCE_PATTERN.finditer(pre):
+        if match.end() - match.start() == 1:   # an end mark
+            if current:
+                out.append(current)
+            current = []
+        else:
+            current.append(match.span())
+    if current:
+        out.append(current)
+    return [pre[window[0][0]:window[-1][1]] for sentence in out for window in
+            ([sentence] if len(sentence) <= MAX_SENTENCE_TOKENS else
+             [sentence[i:i + SENTENCE_WINDOW] for i in range(0, len(sentence), SENTENCE_WINDOW)])]
+
+
 def _windowed(segment: np.ndarray) -> np.ndarray:
     """Consecutive sentence numbers for tokens labelled by (nondecreasing) segment, long segments cut into
     windows as `token_sentences` cuts them."""
@@ -245,17 +263,25 @@ class _RowBuilder:
 
 
 class LinearScorer:
-    """Category logits (and any extra linear scores) of TF-IDF rows, from exported features."""
+    """Category logits (and any extra linear scores) of TF-IDF rows, from exported features.
 
-    def __init__(self, features: Sequence[TfidfFeatures], coef: np.ndarray, intercept: np.ndarray) -> None:
+    With `dense_dim` > 0 the coefficients have that many more rows, for a dense block after the TF-IDF
+    columns (the opt-in sentence encoder's embeddings, its weight already folded into the coefficients);
+    the caller passes each row's dense vector to `linear`.
+    """
+
+    def __init__(self, features: Sequence[TfidfFeatures], coef: np.ndarray, intercept: np.ndarray,
+                 dense_dim: int = 0) -> None:
         self.features = tuple(features)
         sizes = [len(f.idf) for f in self.features]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        self.n_features = int(self.offsets[-1])
+        self.n_features = int(self.offsets[-1])   # TF-IDF columns
+        self.dense_dim = int(dense_dim)
         self.coef = np.asarray(coef, dtype=float)
         self.intercept = np.asarray(intercept, dtype=float)
-        if self.coef.shape != (self.n_features, len(self.intercept)):
-            raise ValueError(f"coefficients of shape {self.coef.shape} do not fit {self.n_features} features and "
+        if self.coef.shape != (self.n_features + self.dense_dim, len(self.intercept)):
+            raise ValueError(f"coefficients of shape {self.coef.shape} do not fit {self.n_features} features"
+                             f"{f' + {self.dense_dim} dense' if self.dense_dim else ''} and "
                              f"{len(self.intercept)} categories")
         self._idf = np.concatenate([f.idf for f in self.features])
         self._sublinear = np.concatenate([np.full(len(f.idf), f.sublinear_tf) for f in self.features])
@@ -266,11 +292,18 @@ class LinearScorer:
 
     @classmethod
     def from_pipeline(cls, pipeline) -> "LinearScorer":
-        """Export a fitted Pipeline([("features", FeatureUnion of TfidfVectorizers), ("clf", OneVsRest LR)])."""
+        """Export a fitted Pipeline([("features", FeatureUnion of TfidfVectorizers), ("clf", OneVsRest LR)]).
+
+        A last union part with `dense_dim` and `weight` attributes (the sentence encoder's block,
+        `redflags.model.pipeline.EmbeddingFeatures`) becomes the dense block, its weight folded into the
+        coefficients so that the scorer takes unweighted embeddings."""
         union = pipeline.named_steps["features"]
-        features = [TfidfFeatures.from_vectorizer(vec) for _, vec in union.transformer_list]
+        parts = [part for _, part in union.transformer_list]
+        dense = parts.pop() if parts and hasattr(parts[-1], "dense_dim") else None
+        features = [TfidfFeatures.from_vectorizer(vec) for vec in parts]
         estimators = pipeline.named_steps["clf"].estimators_
-        n = sum(len(f.idf) for f in features)
+        n_sparse = sum(len(f.idf) for f in features)
+        n = n_sparse + (dense.dense_dim if dense is not None else 0)
         coef, intercept = np.zeros((n, len(estimators))), np.zeros(len(estimators))
         for k, est in enumerate(estimators):
             if hasattr(est, "coef_"):
@@ -278,7 +311,10 @@ class LinearScorer:
                 intercept[k] = est.intercept_[0]
             else:  # a category with one class in training: scikit-learn's constant predictor
                 intercept[k] = 50.0 if float(np.ravel(est.y_)[0]) > 0.5 else -50.0
-        return cls(features, coef, intercept)
+        if dense is None:
+            return cls(features, coef, intercept)
+        coef[n_sparse:] *= dense.weight
+        return cls(features, coef, intercept, dense.dense_dim)
 
     # -- rows -------------------------------------------------------------------------------------
     def _add_doc(self, rows: _RowBuilder, row: int, doc: str) -> None:
@@ -371,22 +407,30 @@ class LinearScorer:
         return indptr, cols, values
 
     # -- products ---------------------------------------------------------------------------------
-    def linear(self, rows: CsrParts, weights: np.ndarray) -> np.ndarray:
+    def linear(self, rows: CsrParts, weights: np.ndarray, dense: np.ndarray | None = None) -> np.ndarray:
         """Rows of X @ weights: scipy's compiled product for a batch; for a handful of non-zeros (one
-        short text, an API call) numpy alone, which skips scipy's set-up cost."""
+        short text, an API call) numpy alone, which skips scipy's set-up cost. With a dense block,
+        `dense` (rows x dense_dim) meets the weights' last dense_dim rows."""
         indptr, indices, data = rows
         n = len(indptr) - 1
+        if self.dense_dim:
+            if dense is None or np.shape(dense) != (n, self.dense_dim):
+                raise ValueError(f"this scorer needs a dense block of shape ({n}, {self.dense_dim}), got "
+                                 f"{None if dense is None else np.shape(dense)}")
+            sparse_weights = weights[:self.n_features]
+        else:
+            sparse_weights = weights
         if len(indices) > _SMALL_NNZ:
-            return np.asarray(sp.csr_matrix((data, indices, indptr), shape=(n, weights.shape[0])) @ weights)
-        out = np.zeros((n, weights.shape[1]))
-        if len(indices):
-            cums = np.vstack([np.zeros((1, weights.shape[1])), np.cumsum(data[:, None] * weights[indices], axis=0)])
-            out[:] = cums[indptr[1:]] - cums[indptr[:-1]]
+            out = np.asarray(sp.csr_matrix((data, indices, indptr), shape=(n, self.n_features)) @ sparse_weights)
+        else:
+            out = np.zeros((n, weights.shape[1]))
+            if len(indices):
+                cums = np.vstack([np.zeros((1, weights.shape[1])),
+                                  np.cumsum(data[:, None] * sparse_weights[indices], axis=0)])
+                out[:] = cums[indptr[1:]] - cums[indptr[:-1]]
+        if self.dense_dim:
+            out += np.asarray(dense, dtype=float) @ weights[self.n_features:]
         return out
 
-    def probabilities(self, docs: Sequence[str]) -> np.ndarray:
-        return sigmoid(self.linear(self.encode(docs), self.coef) + self.intercept)
-
-    def span_probabilities(self, text: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
-        """Probabilities of text[s:e] for each span (evidence: a few spans of a flagged text)."""
-        return self.probabilities([text[s:e] for s, e in spans])
+    def probabilities(self, docs: Sequence[str], dense: np.ndarray | None = None) -> np.ndarray:
+        return sigmoid(self.linear(self.encode(docs), self.coef, dense) + self.intercept)

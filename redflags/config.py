@@ -64,6 +64,15 @@ class CombineConfig:
 
 
 @dataclass(frozen=True)
+class EncoderConfig:
+    """The opt-in sentence-encoder mode (issue 15): off by default, so the default model stays TF-IDF +
+    logistic regression and needs no extra packages."""
+
+    enabled: bool = False
+    weight: float = 0.25   # the embeddings' scale beside the l2-normalised TF-IDF row (bench/encoder.py chose it)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     seed: int = 20261127
     test_size: float = 0.2
@@ -71,6 +80,7 @@ class TrainConfig:
     grid: GridConfig = field(default_factory=GridConfig)
     thresholds: ThresholdConfig = field(default_factory=ThresholdConfig)
     combine: CombineConfig = field(default_factory=CombineConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
 
     def __post_init__(self) -> None:
         if not 0.05 <= self.test_size <= 0.5:
@@ -92,6 +102,10 @@ class TrainConfig:
         bad = set(self.combine.candidates) - {"whole", "max", "blend", "stack"}
         if bad:
             raise ConfigError(f"combine.candidates: unknown {sorted(bad)}")
+        if not isinstance(self.encoder.enabled, bool):
+            raise ConfigError(f"encoder.enabled must be true or false, got {self.encoder.enabled!r}")
+        if not 0.0 < self.encoder.weight <= 10.0:
+            raise ConfigError(f"encoder.weight must be in (0, 10], got {self.encoder.weight}")
 
     @classmethod
     def from_toml(cls, path: str | Path = DEFAULT_TRAIN_CONFIG) -> "TrainConfig":
@@ -100,7 +114,8 @@ class TrainConfig:
                 raw = tomllib.load(fh)
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read the training config ({exc})") from None
-        sections = {"grid": GridConfig, "thresholds": ThresholdConfig, "combine": CombineConfig}
+        sections = {"grid": GridConfig, "thresholds": ThresholdConfig, "combine": CombineConfig,
+                    "encoder": EncoderConfig}
         kwargs = {}
         for key, value in raw.items():
             if key in sections:
@@ -151,6 +166,7 @@ class Settings:
     max_csv_rows: int = 10_000      # rows per /v1/score-csv request; larger files: `redflags score`
     log_level: str = "info"
     trusted_proxies: int = 0        # reverse proxies in front that set X-Forwarded-For (0: none, trust no header)
+    encoder_threads: int = 1        # ONNX Runtime threads per worker for an encoder-mode model (workers x this <= cores)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -168,4 +184,5 @@ class Settings:
             max_csv_rows=_env_int(env, "REDFLAGS_MAX_CSV_ROWS", cls.max_csv_rows, 1, 1_000_000),
             log_level=env.get("REDFLAGS_LOG_LEVEL") or cls.log_level,
             trusted_proxies=_env_int(env, "REDFLAGS_TRUSTED_PROXIES", cls.trusted_proxies, 0, 10),
+            encoder_threads=_env_int(env, "REDFLAGS_ENCODER_THREADS", cls.encoder_threads, 1, 64),
         )

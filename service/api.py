@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from redflags.batch.frame import (FrameError, escape_formulas, output_columns, probabilities_as_text,
                                   read_csv_bytes, score_frame)
 from redflags.model.inputs import InputError, parse_threshold
+from redflags.model.modes import feature_modes
 from redflags.model.predict import Predictor
 from redflags.model.taxonomy import CATEGORIES, CATEGORY_LIST, RECOMMENDATION_MEANING
 from redflags.service.openapi import documented
@@ -170,7 +171,8 @@ def labels():
             problems=(503,))
 def model_info():
     model = predictor()
-    return {"model_version": model.version, "metadata": model.metadata}
+    return {"model_version": model.version, "features": model.features, "metadata": model.metadata,
+            "modes": feature_modes()}
 
 
 def init_request_logging(app) -> None:

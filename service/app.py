@@ -42,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MAX_BATCH_ITEMS=settings.max_batch_items,
         MAX_CSV_ROWS=settings.max_csv_rows,
         TRUSTED_PROXIES=settings.trusted_proxies,
+        ENCODER_THREADS=settings.encoder_threads,
         PREDICTOR=None,
     )
     if test_config:
@@ -82,9 +83,11 @@ def _attach_model(app: Flask) -> None:
     state: dict[str, Any] = {"predictor": app.config["PREDICTOR"], "load_error": ""}
     if state["predictor"] is None:
         try:
-            state["predictor"] = load_predictor(Path(app.config["MODEL_PATH"]))
-            log.info("model %s loaded from %s", state["predictor"].version, app.config["MODEL_PATH"])
-        except ArtifactError as exc:
+            model = load_predictor(Path(app.config["MODEL_PATH"]), encoder_threads=app.config["ENCODER_THREADS"])
+            model.embed   # an encoder-mode model builds its encoder now (per worker), not in the first request
+            state["predictor"] = model
+            log.info("model %s (%s) loaded from %s", model.version, model.features, app.config["MODEL_PATH"])
+        except (ArtifactError, ImportError) as exc:   # ImportError: the encoder's files (EncoderUnavailable)
             state["load_error"] = str(exc)
             log.error("model refused: %s", exc)
     app.extensions["redflags"] = state

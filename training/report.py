@@ -118,7 +118,7 @@ Corpus SHA-256 `{corpus_sha256}`.
 One scikit-learn Pipeline (`features`: TF-IDF {features}; `clf`: one-vs-rest logistic regression,
 C={C}, class_weight={class_weight}), chosen by {folds}-fold cross-validation on the training split
 (mean average precision {cv_ap:.3f}). The saved model holds what it learned as plain data
-(vocabulary, idf weights, coefficients: `model/bundle.py`, format 3, no pickled scikit-learn object),
+(vocabulary, idf weights, coefficients: `model/bundle.py`, format {bundle_format}, no pickled scikit-learn object),
 scored by `model/tfidf.py`, which tests prove equal to the pipeline. Texts are scored whole and sentence by sentence; the
 combination `{combine_rule}` was chosen by cross-validated macro F1 ({combine_rows}). Per-category
 thresholds were tuned out of fold for F1, with a recall floor of {recall_floor} for
@@ -149,7 +149,10 @@ Targets of the project: macro F1 >= 0.85 and recommendation accuracy >= 0.80, cl
 baselines. This run: macro F1 **{macro_f1:.3f}**, recommendation accuracy **{rec_acc:.3f}**
 ({verdict}).
 
-{dev_section}## Known failure modes
+{dev_section}## Feature modes
+{modes_section}
+
+## Known failure modes
 {failure_modes}
 
 ## Retrain
@@ -226,6 +229,26 @@ def dev_section(dev: dict[str, Any] | None) -> str:
                         for c in weakest) + ".\n\n")
 
 
+def modes_section(served: str) -> str:
+    """Both feature modes' figures (`model/modes.json`, measured by bench/encoder_mode.py) and which this is."""
+    from redflags.model.modes import MODES, feature_modes
+
+    modes = feature_modes()
+    lines = [f"This model reads `{served}`. The default mode is `tfidf`; `tfidf+encoder` is opt-in "
+             "(`pip install -e '.[encoder]'`, `redflags train --encoder`)."]
+    if not all(m in modes for m in MODES):
+        return lines[0] + " No measurement of both modes is recorded (`python -m bench.encoder_mode --write-modes`)."
+    lines += ["", f"Measured {modes['measured']} (`bench/encoder_mode.py`, {modes['machine']}):", "",
+              "| mode | held-out macro F1 / advice | real-account macro F1 / advice | ms per 100-word text | "
+              "batch rows/s | peak RSS MB |", "|---|---|---|---|---|---|"]
+    for mode in MODES:
+        m = modes[mode]
+        lines.append(f"| `{mode}` | {m['held_out']['macro_f1']} / {m['held_out']['advice_accuracy']} | "
+                     f"{m['real_dev']['macro_f1']} / {m['real_dev']['advice_accuracy']} | "
+                     f"{m['ms_per_100_word_text']} | {m['batch_rows_per_s']} | {m['peak_rss_mb']} |")
+    return "\n".join(lines)
+
+
 def write_reports(out: Path, metrics: dict[str, Any], meta: dict[str, Any], selection: dict[str, Any],
                   Y_test: np.ndarray, P_test: np.ndarray, errors: list[dict[str, Any]], context: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
@@ -245,7 +268,10 @@ def write_reports(out: Path, metrics: dict[str, Any], meta: dict[str, Any], sele
     card = MODEL_CARD.format(
         trained_at=meta["trained_at"], model_version=meta["model_version"], n_rows=context["n_rows"],
         n_test=metrics["n_test"], seed=context["seed"], corpus_sha256=meta["corpus_sha256"],
-        features="word 1-%d grams" % p["word_ngram_max"] + (" + char_wb 2-5 grams" if p["features"] == "word+char" else ""),
+        features="word 1-%d grams" % p["word_ngram_max"] + (" + char_wb 2-5 grams" if p["features"] == "word+char" else "")
+        + (f" + {meta['encoder']['model_id']} sentence embeddings at weight {meta['encoder']['weight']:g} (the opt-in "
+           "encoder mode; each text and each scoring sentence is encoded)" if meta.get("encoder") else ""),
+        bundle_format=meta.get("bundle_format", "?"), modes_section=modes_section(meta.get("features", "tfidf")),
         C=p["C"], class_weight=p["class_weight"], folds=context["folds"], cv_ap=selection["cv_mean_average_precision"],
         combine_rule=selection["combine_rule"],
         combine_rows=", ".join(f"{r['rule']} {r['macro_f1']:.3f}" for r in selection["combination"]),

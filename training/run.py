@@ -33,6 +33,13 @@ def run_training(data: Path, model_path: Path, reports: Path, config: TrainConfi
     progress = progress or TrainingProgress(enabled=False)
     if dev is None or not dev.is_file():
         progress.skip("evaluate real-account dev set")
+    embed = None
+    if config.encoder.enabled:   # every text is encoded once, kept beside the model for the next run
+        from redflags.training.embeddings import EmbeddingCache, cache_path_for
+
+        embed = EmbeddingCache(cache_path_for(model_path))
+    else:
+        progress.skip("encode with the sentence encoder")
     progress.step("load")
     corpus = load_anecdotes(data)
     texts, Y, rec = corpus.texts, corpus.Y, corpus.recommendations
@@ -52,15 +59,19 @@ def run_training(data: Path, model_path: Path, reports: Path, config: TrainConfi
              f"{extra_rows.weight:g}, {len(extra_rows.aside_idx)} kept aside"
              + (f", {len(extra_rows.skipped)} skipped (same text as a corpus row)" if extra_rows.skipped else ""))
 
-    bundle, selection, pipeline = train_bundle(fit_texts, fit_Y, fit_rec, config, corpus_sha256=corpus.sha256,
-                                               progress=progress, sample_weight=weights)
+    try:
+        bundle, selection, pipeline = train_bundle(fit_texts, fit_Y, fit_rec, config, corpus_sha256=corpus.sha256,
+                                                   progress=progress, sample_weight=weights, embed=embed)
+    finally:
+        if embed is not None:
+            embed.save()
     if extra_rows is not None:
         meta = bundle.metadata
         corpus_part = f"+{corpus.sha256[:8]}."
         meta["model_version"] = meta["model_version"].replace(corpus_part, f"{corpus_part}extra-{extra_rows.sha256[:8]}.", 1)
         meta["extra_data"] = extra_rows.record()
     progress.step("evaluate held-out split")
-    predictor = Predictor(bundle)
+    predictor = Predictor(bundle, embed=embed)
     test_texts = [texts[i] for i in test_idx]
     predictions = predictor.predict(test_texts, evidence=False)
     train_texts = [texts[i] for i in train_idx]
@@ -92,6 +103,8 @@ def run_training(data: Path, model_path: Path, reports: Path, config: TrainConfi
         metrics["extra"] = {**extra_rows.record(), "before": before,
                             "after": _score_aside(predictor, extra_rows, Y[train_idx], rec[train_idx])}
         bundle.metadata["metrics"]["extra_aside"] = {k: metrics["extra"][k] for k in ("before", "after")}
+    if embed is not None:
+        embed.save()
     progress.step("save model and reports")
     meta = save_bundle(bundle, model_path)
     seconds = time.perf_counter() - started

@@ -12,6 +12,7 @@ import platform
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,12 +28,14 @@ from redflags import __version__
 from redflags.config import TrainConfig
 from redflags.model.bundle import ModelBundle
 from redflags.model.combine import Combiner, apply_override, stack_features
-from redflags.model.pipeline import build_classifier, build_features
+from redflags.model.encoder import EncoderBlock
+from redflags.model.pipeline import EmbeddingFeatures, build_classifier, build_features
 from redflags.model.policy import (RANK, AdvicePolicy, choose_margin, fit_ordinal, learned_branch_target,
                                    policy_features)
-from redflags.model.scoring import score_texts
+from redflags.model.scoring import UNIT_MIN_WORDS, Embed, score_texts
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
-from redflags.model.tfidf import LinearScorer
+from redflags.model.tfidf import LinearScorer, sentence_texts, strip_accents_unicode
+from redflags.training.embeddings import EmbeddingCache
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +112,10 @@ def fit_weighted(clf, X, Y: np.ndarray, sample_weight: np.ndarray | None = None)
 
 
 def _fold_job(texts: np.ndarray, Y: np.ndarray, train_i: np.ndarray, val_i: np.ndarray, feat: str, nmax: int,
-              min_df: int, classifiers: list[tuple[float, str]], seed: int, sample_weight: np.ndarray | None = None):
+              min_df: int, classifiers: list[tuple[float, str]], seed: int, sample_weight: np.ndarray | None = None,
+              encoder: EmbeddingFeatures | None = None):
     """Vectorize one fold once, then fit every classifier setting on it (the vectorizer is the slow part)."""
-    union = build_features(feat, nmax, min_df)
+    union = build_features(feat, nmax, min_df, encoder)
     X_tr = union.fit_transform(texts[train_i])
     X_val = union.transform(texts[val_i])
     fitted = {}
@@ -123,10 +127,11 @@ def _fold_job(texts: np.ndarray, Y: np.ndarray, train_i: np.ndarray, val_i: np.n
 
 
 def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConfig, n_jobs: int = 2,
-                   progress=None, sample_weight: np.ndarray | None = None):
+                   progress=None, sample_weight: np.ndarray | None = None, encoder: EmbeddingFeatures | None = None):
     """Grid search by mean average precision; returns the best params and, for them, per fold the
     fitted pipeline (to score sentences out of fold) and the fold's (train, validation) TF-IDF matrices.
-    `progress` (a training.progress.TrainingProgress; default silent) shows a bar over the fits."""
+    `progress` (a training.progress.TrainingProgress; default silent) shows a bar over the fits. `encoder`
+    (the encoder mode's block, its embeddings precomputed for `texts`) joins every fold's features."""
     from redflags.training.progress import TrainingProgress
 
     texts_arr = np.array(texts, dtype=object)
@@ -134,7 +139,8 @@ def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConf
     classifiers = list(itertools.product(config.grid.C, config.grid.class_weight))
     jobs = [(f, k) for f in feature_grid for k in range(len(fold_list))]
     done = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_fold_job)(texts_arr, Y, fold_list[k][0], fold_list[k][1], *f, classifiers, config.seed, sample_weight)
+        delayed(_fold_job)(texts_arr, Y, fold_list[k][0], fold_list[k][1], *f, classifiers, config.seed, sample_weight,
+                           encoder)
         for f, k in jobs)
     progress = progress or TrainingProgress(enabled=False)
     results = {}
@@ -163,16 +169,17 @@ def cross_validate(texts: list[str], Y: np.ndarray, fold_list, config: TrainConf
     return SearchResult(params, best["mean_average_precision"], table), pipes, matrices
 
 
-def out_of_fold_scores(texts: list[str], fold_list, pipes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def out_of_fold_scores(texts: list[str], fold_list, pipes, embed: Embed | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Out-of-fold whole-text and best-sentence probabilities, each text's number of sentences, and
-    whether it was scored sentence by sentence."""
+    whether it was scored sentence by sentence (`embed`: the encoder, for the encoder mode)."""
     n = len(texts)
     whole = np.zeros((n, len(CATEGORIES)))
     best = np.zeros((n, len(CATEGORIES)))
     n_sentences = np.ones(n)
     split = np.zeros(n, dtype=bool)
     for (_, val_i), pipe in zip(fold_list, pipes):
-        scored = score_texts(LinearScorer.from_pipeline(pipe), [texts[i] for i in val_i])
+        scored = score_texts(LinearScorer.from_pipeline(pipe), [texts[i] for i in val_i], embed=embed)
         whole[val_i], best[val_i], n_sentences[val_i] = scored.whole, scored.best_sentence, scored.n_sentences
         split[val_i] = scored.split
     return whole, best, n_sentences, split
@@ -311,13 +318,43 @@ def choose_policy(P_oof: np.ndarray, thresholds: dict[str, float], rec: np.ndarr
 
 
 def fit_final(texts: list[str], Y: np.ndarray, params: dict[str, Any], seed: int,
-              sample_weight: np.ndarray | None = None):
+              sample_weight: np.ndarray | None = None, encoder: EmbeddingFeatures | None = None):
     """Fit the persisted Pipeline on all of (texts, Y); returns it and the training TF-IDF matrix."""
-    union = build_features(params["features"], params["word_ngram_max"], params["min_df"])
+    union = build_features(params["features"], params["word_ngram_max"], params["min_df"], encoder)
     X = union.fit_transform(np.array(texts, dtype=object))
     cw = None if params["class_weight"] == "none" else params["class_weight"]
     clf = fit_weighted(build_classifier(params["C"], cw, seed), X, Y, sample_weight)
     return Pipeline([("features", union), ("clf", clf)]), X
+
+
+def _encoder_block(pipeline: Pipeline) -> EncoderBlock | None:
+    last = pipeline.named_steps["features"].transformer_list[-1][1]
+    return EncoderBlock(weight=float(last.weight), dimension=int(last.dense_dim)) \
+        if isinstance(last, EmbeddingFeatures) else None
+
+
+def fold_encoder_weight(coef: np.ndarray, pipeline: Pipeline) -> np.ndarray:
+    """Weights fitted on the features' columns (the text severity's ridge), with the encoder block's weight
+    folded in as `LinearScorer.from_pipeline` folds it, so they apply to unweighted embeddings."""
+    block = _encoder_block(pipeline)
+    coef = np.asarray(coef, dtype=float).copy()
+    if block is not None:
+        coef[len(coef) - block.dimension:] *= block.weight
+    return coef
+
+
+def encoder_inputs(texts: Sequence[str]) -> list[str]:
+    """Every text the encoder mode's scoring reads for `texts`: each text and, when it is scored sentence by
+    sentence, its sentences (as `redflags.model.scoring.encoder_texts` makes them with the default
+    features' lowercasing and accent stripping), so all are encoded in one pass up front."""
+    out: list[str] = []
+    for text in texts:
+        out.append(text)
+        if len(text.split()) >= UNIT_MIN_WORDS:
+            sentences = sentence_texts(strip_accents_unicode(text.lower()))
+            if len(sentences) > 1:
+                out += sentences
+    return out
 
 
 def training_code_sha256() -> str:
@@ -341,10 +378,11 @@ def make_bundle(pipeline: Pipeline, policy: AdvicePolicy, combiner: Combiner | s
     whole/sentence combination, thresholds, advice policy and metadata."""
     combiner = Combiner(combiner) if isinstance(combiner, str) else combiner
     scorer = LinearScorer.from_pipeline(pipeline)
+    block = _encoder_block(pipeline)
     now = datetime.now(timezone.utc)
     return ModelBundle(
         features=scorer.features, coef=scorer.coef, intercept=scorer.intercept, combiner=combiner,
-        thresholds=dict(thresholds), policy=policy,
+        thresholds=dict(thresholds), policy=policy, encoder=block,
         metadata={
             "model_version": f"{__version__}+{corpus_sha256[:8] or 'adhoc'}.{now:%Y%m%d%H%M%S}",
             "trained_at": now.isoformat(timespec="seconds"),
@@ -354,6 +392,8 @@ def make_bundle(pipeline: Pipeline, policy: AdvicePolicy, combiner: Combiner | s
             "trained_with_sklearn": sklearn.__version__,
             "python_version": platform.python_version(),
             "combine_rule": combiner.rule,
+            "features": "tfidf+encoder" if block is not None else "tfidf",
+            **({"encoder": {"model_id": block.model_id, "weight": block.weight}} if block is not None else {}),
             "advice_policy": policy.kind,
             "thresholds": dict(thresholds),
             **(extra or {}),
@@ -362,22 +402,34 @@ def make_bundle(pipeline: Pipeline, policy: AdvicePolicy, combiner: Combiner | s
 
 
 def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: TrainConfig,
-                 corpus_sha256: str = "", progress=None, sample_weight: np.ndarray | None = None
-                 ) -> tuple[ModelBundle, dict[str, Any], Pipeline]:
+                 corpus_sha256: str = "", progress=None, sample_weight: np.ndarray | None = None,
+                 embed: EmbeddingCache | None = None) -> tuple[ModelBundle, dict[str, Any], Pipeline]:
     """Fit everything on (texts, Y, rec) and return (bundle, selection report, the fitted pipeline).
     `progress` (a training.progress.TrainingProgress; default silent) is told each step. `sample_weight`
     weighs the classifier fits (the user's extra rows); thresholds, combination and policy treat every row
-    alike."""
+    alike. With `config.encoder.enabled`, `embed` (default: a new `training.embeddings.EmbeddingCache`)
+    encodes every text and sentence once, up front, for the encoder block."""
     from redflags.training.progress import TrainingProgress
 
     started = time.perf_counter()
     progress = progress or TrainingProgress(enabled=False)
     fold_list = folds(Y, rec, config.cv_folds, config.seed)
+    fold_encoder = final_encoder = None
+    if config.encoder.enabled:
+        embed = embed if embed is not None else EmbeddingCache()
+        progress.step("encode with the sentence encoder")
+        inputs = encoder_inputs(texts)
+        with progress.bar(embed.missing(inputs), "encode", " texts") as bar:
+            embed(inputs, progress=bar)
+        fold_encoder = EmbeddingFeatures(embed.subset(texts), config.encoder.weight)
+        final_encoder = EmbeddingFeatures(embed, config.encoder.weight)
+    else:
+        embed = None
     progress.step("cross-validate")
     search, pipes, matrices = cross_validate(texts, Y, fold_list, config, progress=progress,
-                                             sample_weight=sample_weight)
+                                             sample_weight=sample_weight, encoder=fold_encoder)
     progress.step("score sentences out of fold")
-    whole, best, n_sentences, split = out_of_fold_scores(texts, fold_list, pipes)
+    whole, best, n_sentences, split = out_of_fold_scores(texts, fold_list, pipes, embed)
     progress.step("choose combination and thresholds")
     combiner, thresholds, combine_rows, P_oof = choose_combination(Y, whole, best, n_sentences, split, fold_list,
                                                                    config)
@@ -388,10 +440,10 @@ def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: Train
     del matrices
 
     progress.step("fit final model")
-    pipeline, X = fit_final(texts, Y, search.params, config.seed, sample_weight)
+    pipeline, X = fit_final(texts, Y, search.params, config.seed, sample_weight, final_encoder)
     if policy.reads_text:
         severity = fit_text_severity(X, rec, Y)
-        policy = dataclasses.replace(policy, text_coef=severity.coef_.astype(float),
+        policy = dataclasses.replace(policy, text_coef=fold_encoder_weight(severity.coef_, pipeline),
                                      text_intercept=float(severity.intercept_))
     selection = {
         "grid": search.table, "chosen": search.params, "cv_mean_average_precision": search.score,

@@ -256,7 +256,9 @@ def test_a_bundle_of_an_older_format_is_refused_with_what_to_do(tmp_path):
     with pytest.raises(ArtifactError, match="format 2.*make train"):
         load_predictor(path)
     meta = json.loads(sidecar_path(path).read_text())
-    meta["bundle_format"] = 3   # a sidecar that lies about the format: the bundle itself is checked too
+    from redflags.model.bundle import BUNDLE_FORMAT
+
+    meta["bundle_format"] = BUNDLE_FORMAT   # a sidecar that lies about the format: the bundle itself is checked too
     sidecar_path(path).write_text(json.dumps(meta))
     with pytest.raises(ArtifactError, match="format 2.*make train"):
         load_predictor(path)

@@ -1,0 +1,229 @@
+"""The opt-in encoder mode: embeddings beside TF-IDF in one logistic regression (issue 15).
+
+Most tests run a generated encoder (a fixed random projection of word hashes: deterministic, cheap, and
+sensitive to every word), so they run without the optional extra; the tests marked `needs_extra` train
+and serve a tiny model with the real packaged MiniLM encoder.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import pickle
+import socket
+
+import numpy as np
+import pytest
+
+from redflags.config import ConfigError, TrainConfig
+from redflags.model import encoder as encoder_module
+from redflags.model.artifact import ArtifactError, load_predictor, save_bundle
+from redflags.model.bundle import BundleError
+from redflags.model.encoder import DIMENSION, EncoderBlock, extra_installed
+from redflags.model.pipeline import EmbeddingFeatures
+from redflags.model.policy import AdvicePolicy
+from redflags.model.predict import Predictor
+from redflags.model.scoring import UNIT_MIN_WORDS, encoder_texts, score_texts
+from redflags.model.taxonomy import CATEGORIES
+from redflags.model.tfidf import SENTENCE_PATTERN, LinearScorer, sentence_texts, token_sentences
+from redflags.training.data import label_matrix
+from redflags.training.embeddings import EmbeddingCache
+from redflags.training.train import encoder_inputs, fit_final, fold_encoder_weight, make_bundle
+from tests.tiny import TINY
+
+needs_extra = pytest.mark.skipif(not extra_installed(),
+                                 reason="the encoder extra is not installed (pip install -e '.[encoder]')")
+
+LETTER = ("I applied for the warehouse lead role and the first call went fine. The second round was on site. "
+          "The manager was late and the tour was short. Then he asked how old I was and said they want young "
+          "energy on the team. I answered politely and we moved on. They said they would call by Friday. "
+          "Nobody called, so I wrote to them on Monday and got a form reply about other candidates.")
+
+
+class GeneratedEncoder:
+    """A stand-in encoder: each word a fixed random vector, a text the normalised sum; counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def __call__(self, texts):
+        texts = list(texts)
+        self.calls.append(texts)
+        out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                seed = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+                out[i] += np.random.default_rng(seed).standard_normal(DIMENSION)
+            out[i] /= max(np.linalg.norm(out[i]), 1e-12)
+        return out
+
+
+def tiny_encoder_pipeline(embed, weight: float = 0.5):
+    texts = [t for t, _, _ in TINY]
+    Y = label_matrix([labels for _, labels, _ in TINY])
+    params = {"features": "word", "word_ngram_max": 2, "min_df": 1, "C": 20.0, "class_weight": "balanced"}
+    return fit_final(texts, Y, params, seed=0, encoder=EmbeddingFeatures(embed, weight))[0]
+
+
+def tiny_encoder_bundle(embed, combiner="max"):
+    return make_bundle(tiny_encoder_pipeline(embed), AdvicePolicy(margin=0.05, kind="severity"), combiner,
+                       {c: 0.5 for c in CATEGORIES}, "tiny")
+
+
+def test_the_exported_scorer_equals_the_pipeline_with_the_encoder_block():
+    embed = GeneratedEncoder()
+    pipeline = tiny_encoder_pipeline(embed)
+    scorer = LinearScorer.from_pipeline(pipeline)
+    assert scorer.dense_dim == DIMENSION and scorer.coef.shape == (scorer.n_features + DIMENSION, len(CATEGORIES))
+    texts = [t for t, _, _ in TINY] + [LETTER, "", "unknown words only here"]
+    np.testing.assert_allclose(scorer.probabilities(texts, embed(texts)), pipeline.predict_proba(texts),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_the_embeddings_move_the_scores():
+    """Direction: the dense block is read, not ignored (zero embeddings give other probabilities)."""
+    embed = GeneratedEncoder()
+    scorer = LinearScorer.from_pipeline(tiny_encoder_pipeline(embed))
+    texts = [t for t, _, _ in TINY]
+    with_block = scorer.probabilities(texts, embed(texts))
+    without = scorer.probabilities(texts, np.zeros((len(texts), DIMENSION)))
+    assert np.abs(with_block - without).max() > 0.01
+
+
+def test_a_dense_block_of_the_wrong_shape_is_refused():
+    embed = GeneratedEncoder()
+    scorer = LinearScorer.from_pipeline(tiny_encoder_pipeline(embed))
+    with pytest.raises(ValueError, match="dense block"):
+        scorer.probabilities(["a text"], None)
+    with pytest.raises(ValueError, match="dense block"):
+        scorer.probabilities(["a text"], np.zeros((1, 5)))
+    with pytest.raises(ValueError, match="needs `embed`"):
+        score_texts(scorer, ["a text"])
+
+
+def test_each_sentence_row_reads_its_own_embedding():
+    """A long text is encoded once whole and once per scoring sentence, and each sentence row's probability
+    is that of the sentence's tokens (TF-IDF) with the sentence's own embedding."""
+    embed = GeneratedEncoder()
+    scorer = LinearScorer.from_pipeline(tiny_encoder_pipeline(embed))
+    assert len(LETTER.split()) >= UNIT_MIN_WORDS
+    embed.calls.clear()
+    scored = score_texts(scorer, [LETTER, "Short and fine."], embed=embed)
+    pre = scorer.features[0].preprocess(LETTER)
+    sentences = sentence_texts(pre)
+    assert len(sentences) == len(token_sentences(pre)) > 1
+    assert embed.calls == [[LETTER, *sentences, "Short and fine."]]
+    own = scorer.probabilities([" ".join(s) for s in token_sentences(pre)], embed(sentences))
+    np.testing.assert_allclose(scored.best_sentence[0], own.max(axis=0), rtol=1e-10)
+    assert list(scored.split) == [True, False]
+
+
+def test_sentence_texts_are_the_token_sentences_as_slices():
+    """Each slice holds exactly its sentence's tokens, in order, and no end mark: the encoder reads the same
+    sentence the TF-IDF row is made of, with its punctuation and short words kept."""
+    pre = "well... he said, 'how old are you?' i said forty-two!\nthen: nothing " + "word " * 40 + "a b"
+    slices = sentence_texts(pre)
+    assert len(slices) == len(token_sentences(pre)) > 3
+    for piece, words in zip(slices, token_sentences(pre)):
+        pieces = SENTENCE_PATTERN.findall(piece)
+        assert pieces == words and piece in pre
+
+
+def test_training_encodes_what_scoring_reads():
+    texts = [LETTER, "Short and fine.", "One. Two words here. " * 20, "Ünïcode Äccents here. " * 12]
+    scorer = LinearScorer.from_pipeline(tiny_encoder_pipeline(GeneratedEncoder()))
+    _, sizes, _ = scorer.encode_sentences(texts, UNIT_MIN_WORDS)
+    assert encoder_texts(scorer, texts, sizes > 1) == encoder_inputs(texts)
+
+
+def test_the_bundle_records_and_validates_the_block(tmp_path):
+    bundle = tiny_encoder_bundle(GeneratedEncoder())
+    assert bundle.encoder == EncoderBlock(weight=0.5) and bundle.feature_set == "tfidf+encoder"
+    assert bundle.metadata["features"] == "tfidf+encoder"
+    bundle.validate()
+    bad = dataclasses.replace(bundle, coef=bundle.coef[:-1])
+    with pytest.raises(BundleError, match="do not fit"):
+        bad.validate()
+    with pytest.raises(BundleError, match="not the one this code runs"):
+        dataclasses.replace(bundle, encoder=EncoderBlock(model_id="other")).validate()
+    with pytest.raises(BundleError, match="EncoderBlock"):
+        dataclasses.replace(bundle, encoder="minilm").validate()
+    meta = save_bundle(bundle, tmp_path / "model.joblib")
+    assert meta["features"] == "tfidf+encoder"
+
+
+def test_a_model_of_the_encoder_mode_without_the_extra_is_a_clear_load_error(tmp_path, monkeypatch):
+    path = tmp_path / "model.joblib"
+    save_bundle(tiny_encoder_bundle(GeneratedEncoder()), path)
+    monkeypatch.setattr(encoder_module, "extra_installed", lambda: False)
+    with pytest.raises(ArtifactError, match=r"encoder mode.*\[encoder\]"):
+        load_predictor(path)
+
+
+def test_the_predictor_scores_with_its_encoder_and_travels_without_it():
+    embed = GeneratedEncoder()
+    predictor = Predictor(tiny_encoder_bundle(embed), embed=embed)
+    assert predictor.features == "tfidf+encoder"
+    flagged = predictor.predict(["She asked how old I was and said they want young energy on the team.", LETTER])
+    assert "discrimination" in {f.category for f in flagged[0].red_flags}
+    for flag in flagged[1].red_flags:   # evidence spans are exact slices, scored with the encoder too
+        assert all(LETTER[e.start:e.end] == e.text for e in flag.evidence)
+    copy = pickle.loads(pickle.dumps(predictor))
+    assert copy._embed is None and copy.bundle.encoder == predictor.bundle.encoder
+
+
+def test_the_text_severity_weights_fold_the_encoder_weight():
+    embed = GeneratedEncoder()
+    pipeline = tiny_encoder_pipeline(embed, weight=0.5)
+    raw = np.arange(LinearScorer.from_pipeline(pipeline).coef.shape[0], dtype=float)
+    folded = fold_encoder_weight(raw, pipeline)
+    np.testing.assert_array_equal(folded[:-DIMENSION], raw[:-DIMENSION])
+    np.testing.assert_array_equal(folded[-DIMENSION:], 0.5 * raw[-DIMENSION:])
+
+
+def test_the_embedding_cache_encodes_each_text_once_and_survives_a_restart(tmp_path):
+    path = tmp_path / "embeddings.npz"
+    embed = GeneratedEncoder()
+    cache = EmbeddingCache(path, encode=embed)
+    first = cache(["a", "b", "a"])
+    assert embed.calls == [["a", "b"]] and first.shape == (3, DIMENSION)
+    np.testing.assert_array_equal(first[0], first[2])
+    cache(["b", "c"])
+    assert embed.calls[-1] == ["c"]
+    cache.save()
+    assert not list(tmp_path.glob(".*tmp"))   # written through a temporary file, then renamed
+    again = EmbeddingCache(path, encode=GeneratedEncoder())
+    assert len(again) == 3 and again.missing(["a", "b", "c", "d"]) == 1
+    np.testing.assert_array_equal(again(["a"])[0], first[0])
+    path.write_bytes(b"not a cache")   # a damaged cache is only a slower run
+    assert len(EmbeddingCache(path, encode=embed)) == 0
+
+
+def test_the_config_switch(tmp_path):
+    assert TrainConfig().encoder.enabled is False
+    good = tmp_path / "on.toml"
+    good.write_text("[encoder]\nenabled = true\nweight = 0.5\n")
+    config = TrainConfig.from_toml(good)
+    assert config.encoder.enabled and config.encoder.weight == 0.5
+    for body, message in [("[encoder]\nweight = 0\n", "encoder.weight"), ("[encoder]\nenabled = 1\n", "enabled"),
+                          ("[encoder]\nlayers = 3\n", "unknown")]:
+        bad = tmp_path / "bad.toml"
+        bad.write_text(body)
+        with pytest.raises(ConfigError, match=message):
+            TrainConfig.from_toml(bad)
+
+
+@needs_extra
+def test_a_tiny_model_with_the_real_encoder_trains_saves_loads_and_scores_offline(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the encoder mode tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    path = tmp_path / "model.joblib"
+    save_bundle(tiny_encoder_bundle(EmbeddingCache(threads=1)), path)
+    predictor = load_predictor(path, encoder_threads=1)
+    # worded unlike any tiny training row: the encoder knows these words, TF-IDF of 24 rows cannot
+    result = predictor.predict(["They asked me to wire money for my onboarding equipment via a chat app.",
+                                "A calm, well-run interview; they explained the next steps."])
+    assert predictor.features == "tfidf+encoder" and len(result) == 2
+    assert result[0].scores["scam"] > result[1].scores["scam"]
