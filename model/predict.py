@@ -8,6 +8,7 @@ attaches evidence (`model/evidence.py`) and advice (`model/advice.py`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -75,10 +76,11 @@ class Predictor:
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         return self.score(texts)[0]
 
-    def span_probabilities(self, spans: list[str]) -> np.ndarray:
-        """Each span's category probabilities as a text of its own, whole (evidence ranks them)."""
-        embed = self.embed
-        return self.scorer.probabilities(spans, embed(spans) if embed is not None else None)
+    def span_probabilities(self, spans: list[str], embedding: np.ndarray | None = None) -> np.ndarray:
+        """Each span's category probabilities, scored as its scoring sentences are: its own TF-IDF row and,
+        in the encoder mode, the `embedding` of the text it comes from (evidence ranks spans with it)."""
+        dense = np.repeat(embedding[None, :], len(spans), axis=0) if self.scorer.dense_dim else None
+        return self.scorer.probabilities(spans, dense)
 
     def predict(self, texts: Sequence[str], context: Mapping[str, Any] | Context | None = None,
                 evidence: bool = True, thresholds: Mapping[str, float] | None = None,
@@ -108,7 +110,8 @@ class Predictor:
             # most serious first, then most probable
             hits = sorted(np.flatnonzero(hits_all[i]).tolist(), key=lambda k: (-_SEVERITY[k], -probs[i, k]))
             scores = dict(zip(CATEGORIES, probs[i].tolist()))
-            spans = select_evidence(self.span_probabilities, text, hits, cut) if evidence else {}
+            spans = (select_evidence(partial(self.span_probabilities, embedding=None if scored.embeddings is None
+                                             else scored.embeddings[i]), text, hits, cut) if evidence else {})
             red_flags = [RedFlag(CATEGORIES[k], scores[CATEGORIES[k]], int(_SEVERITY[k]), spans.get(k, []))
                          for k in hits]
             decision = decisions[i]

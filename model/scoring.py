@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from redflags.model.tfidf import LinearScorer, sentence_texts, sigmoid
+from redflags.model.tfidf import LinearScorer, sigmoid
 
 Embed = Callable[[Sequence[str]], np.ndarray]   # texts -> embeddings (n x dimension): the encoder block
 
@@ -23,6 +23,7 @@ class Scored:
     split: np.ndarray                       # which texts were scored sentence by sentence
     n_sentences: np.ndarray                 # sentences per text (at least 1)
     extra: np.ndarray | None = None         # whole-text scores of the weights' extra columns, n x e
+    embeddings: np.ndarray | None = None    # each text's encoder embedding (the encoder mode), n x dimension
 
 
 def score_texts(scorer: LinearScorer, texts: Sequence[str], sentences: bool = True,
@@ -35,8 +36,10 @@ def score_texts(scorer: LinearScorer, texts: Sequence[str], sentences: bool = Tr
     whose combination ignores sentences) no text is split. `weights` (features x (categories + e)): the
     scorer's coefficients followed by e more columns, whose whole-text scores are computed in the same
     product (the advice policy's text severity); stacked once by the caller, not per call.
-    `embed`: the sentence encoder, for a scorer with a dense block; it reads each text and each of its
-    scoring sentences once (`encoder_texts`), in batches of TEXT_GROUP texts.
+    `embed`: the sentence encoder, for a scorer with a dense block. It reads each text once (in batches of
+    TEXT_GROUP texts), and a sentence row carries its text's embedding beside its own TF-IDF: a sentence is
+    scored as "these words, in this account". Encoding each sentence on its own as well cost the encoder
+    twice the time and, trained on whole texts, read short sentences out of context (bench/README.md).
     """
     weights = scorer.coef if weights is None else weights
     if scorer.dense_dim and embed is None:
@@ -50,22 +53,12 @@ def score_texts(scorer: LinearScorer, texts: Sequence[str], sentences: bool = Tr
     if not parts:
         empty = np.zeros((0, k))
         return Scored(empty, empty, np.zeros(0, dtype=bool), np.zeros(0),
-                      np.zeros((0, weights.shape[1] - k)) if extra else None)
+                      np.zeros((0, weights.shape[1] - k)) if extra else None,
+                      np.zeros((0, scorer.dense_dim)) if scorer.dense_dim else None)
     return Scored(np.vstack([p.whole for p in parts]), np.vstack([p.best_sentence for p in parts]),
                   np.concatenate([p.split for p in parts]), np.concatenate([p.n_sentences for p in parts]),
-                  np.vstack([p.extra for p in parts]) if extra else None)
-
-
-def encoder_texts(scorer: LinearScorer, texts: Sequence[str], split: np.ndarray) -> list[str]:
-    """What the encoder reads for the rows `encode_sentences` made: each text, then (where `split`) its
-    scoring sentences, as slices of the preprocessed text (`sentence_texts`)."""
-    preprocess = scorer.features[0].preprocess
-    out: list[str] = []
-    for text, is_split in zip(texts, split):
-        out.append(text)
-        if is_split:
-            out += sentence_texts(preprocess(text))
-    return out
+                  np.vstack([p.extra for p in parts]) if extra else None,
+                  np.vstack([p.embeddings for p in parts]) if scorer.dense_dim else None)
 
 
 def _score_group(scorer: LinearScorer, texts: Sequence[str], sentences: bool, weights: np.ndarray,
@@ -73,12 +66,10 @@ def _score_group(scorer: LinearScorer, texts: Sequence[str], sentences: bool, we
     rows, sizes, n_sentences = scorer.encode_sentences(texts, UNIT_MIN_WORDS if sentences else None)
     first = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
     k = len(scorer.intercept)
-    dense = None
-    if scorer.dense_dim:
-        row_texts = encoder_texts(scorer, texts, sizes > 1)
-        if len(row_texts) != int(sizes.sum()):   # both follow token_sentences; a mismatch is a bug here
-            raise AssertionError(f"{len(row_texts)} encoder rows for {int(sizes.sum())} TF-IDF rows")
-        dense = embed(row_texts)
+    embeddings = dense = None
+    if scorer.dense_dim:   # one encoding per text, shared by its sentence rows
+        embeddings = np.asarray(embed(list(texts)), dtype=float)
+        dense = np.repeat(embeddings, sizes, axis=0)
     linear = scorer.linear(rows, weights, dense)
     probs = sigmoid(linear[:, :k] + scorer.intercept)
     whole = probs[first]
@@ -90,4 +81,4 @@ def _score_group(scorer: LinearScorer, texts: Sequence[str], sentences: bool, we
         starts = np.r_[0, np.cumsum(sizes - 1)[:-1]][split]   # each split text's first sentence row
         best[split] = np.maximum.reduceat(probs[sentence_rows], starts, axis=0)
     extra = linear[first, k:] if weights.shape[1] > k else None
-    return Scored(whole, best, split, n_sentences.astype(float), extra)
+    return Scored(whole, best, split, n_sentences.astype(float), extra, embeddings)

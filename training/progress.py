@@ -17,7 +17,7 @@ from typing import IO, Callable, Iterator
 # time left reads them: a wrong weight makes the estimate wrong, never the model.
 STEP_WEIGHTS = {
     "load": 1,
-    "encode with the sentence encoder": 900,   # the encoder mode only, on a first run (a cache keeps the rest)
+    "encode with the sentence encoder": 300,   # the encoder mode only, on a first run (a cache keeps the rest)
     "cross-validate": 22,
     "score sentences out of fold": 4,
     "choose combination and thresholds": 39,

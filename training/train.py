@@ -12,7 +12,6 @@ import platform
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,7 @@ from iterstrat.ml_stratifiers import MultilabelStratifiedKFold, MultilabelStrati
 from joblib import Parallel, delayed
 from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import average_precision_score, f1_score, recall_score
+from sklearn.metrics import average_precision_score, f1_score
 from sklearn.pipeline import Pipeline
 
 from redflags import __version__
@@ -32,9 +31,9 @@ from redflags.model.encoder import EncoderBlock
 from redflags.model.pipeline import EmbeddingFeatures, build_classifier, build_features
 from redflags.model.policy import (RANK, AdvicePolicy, choose_margin, fit_ordinal, learned_branch_target,
                                    policy_features)
-from redflags.model.scoring import UNIT_MIN_WORDS, Embed, score_texts
+from redflags.model.scoring import Embed, score_texts
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
-from redflags.model.tfidf import LinearScorer, sentence_texts, strip_accents_unicode
+from redflags.model.tfidf import LinearScorer
 from redflags.training.embeddings import EmbeddingCache
 
 log = logging.getLogger(__name__)
@@ -65,23 +64,22 @@ def folds(Y: np.ndarray, recommendations: np.ndarray, k: int, seed: int) -> list
 
 def tune_thresholds(Y: np.ndarray, P: np.ndarray, recall_floor: float, floor_categories: tuple[str, ...],
                     low: float = 0.05, high: float = 0.95) -> dict[str, float]:
-    """Per category, the threshold with the best F1; for floor categories only among those keeping recall."""
+    """Per category, the threshold with the best F1 (the lowest of equals); for floor categories only among
+    those keeping recall. Every threshold of the grid at once: F1 and recall as scikit-learn computes them
+    (2 tp / (true + predicted), tp / true; 0 where undefined), which a test holds equal to its metrics."""
     grid = np.round(np.arange(low, high + 1e-9, 0.01), 2)
     out = {}
     for k, category in enumerate(CATEGORIES):
-        y, p = Y[:, k], P[:, k]
-        best_t, best_f1 = 0.5, -1.0
+        y = Y[:, k].astype(bool)
+        predicted = P[:, k][:, None] >= grid[None, :]            # rows x thresholds
+        tp = (predicted & y[:, None]).sum(axis=0).astype(float)
+        true, denominator = float(y.sum()), y.sum() + predicted.sum(axis=0)
+        f1 = np.where(denominator > 0, 2.0 * tp / np.maximum(denominator, 1), 0.0)
         floor = recall_floor if category in floor_categories else 0.0
-        for t in grid:
-            pred = p >= t
-            if y.sum() and recall_score(y, pred, zero_division=0) < floor:
-                continue
-            f1 = f1_score(y, pred, zero_division=0)
-            if f1 > best_f1:
-                best_t, best_f1 = float(t), f1
-        if best_f1 < 0:  # the floor is out of reach even at the lowest threshold
-            best_t = float(low)
-        out[category] = best_t
+        allowed = tp / true >= floor if true else np.ones(len(grid), dtype=bool)
+        candidates = np.flatnonzero(allowed)
+        # the floor out of reach even at the lowest threshold: the lowest
+        out[category] = float(grid[candidates[np.argmax(f1[candidates])]]) if len(candidates) else float(low)
     return out
 
 
@@ -343,20 +341,6 @@ def fold_encoder_weight(coef: np.ndarray, pipeline: Pipeline) -> np.ndarray:
     return coef
 
 
-def encoder_inputs(texts: Sequence[str]) -> list[str]:
-    """Every text the encoder mode's scoring reads for `texts`: each text and, when it is scored sentence by
-    sentence, its sentences (as `redflags.model.scoring.encoder_texts` makes them with the default
-    features' lowercasing and accent stripping), so all are encoded in one pass up front."""
-    out: list[str] = []
-    for text in texts:
-        out.append(text)
-        if len(text.split()) >= UNIT_MIN_WORDS:
-            sentences = sentence_texts(strip_accents_unicode(text.lower()))
-            if len(sentences) > 1:
-                out += sentences
-    return out
-
-
 def training_code_sha256() -> str:
     """One digest of the code and config that make a model, so a model built by older code is known stale."""
     import hashlib
@@ -408,7 +392,7 @@ def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: Train
     `progress` (a training.progress.TrainingProgress; default silent) is told each step. `sample_weight`
     weighs the classifier fits (the user's extra rows); thresholds, combination and policy treat every row
     alike. With `config.encoder.enabled`, `embed` (default: a new `training.embeddings.EmbeddingCache`)
-    encodes every text and sentence once, up front, for the encoder block."""
+    encodes every text once, up front, for the encoder block."""
     from redflags.training.progress import TrainingProgress
 
     started = time.perf_counter()
@@ -418,9 +402,8 @@ def train_bundle(texts: list[str], Y: np.ndarray, rec: np.ndarray, config: Train
     if config.encoder.enabled:
         embed = embed if embed is not None else EmbeddingCache()
         progress.step("encode with the sentence encoder")
-        inputs = encoder_inputs(texts)
-        with progress.bar(embed.missing(inputs), "encode", " texts") as bar:
-            embed(inputs, progress=bar)
+        with progress.bar(embed.missing(texts), "encode", " texts") as bar:
+            embed(texts, progress=bar)
         fold_encoder = EmbeddingFeatures(embed.subset(texts), config.encoder.weight)
         final_encoder = EmbeddingFeatures(embed, config.encoder.weight)
     else:

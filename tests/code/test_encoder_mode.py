@@ -22,12 +22,12 @@ from redflags.model.encoder import DIMENSION, EncoderBlock, extra_installed
 from redflags.model.pipeline import EmbeddingFeatures
 from redflags.model.policy import AdvicePolicy
 from redflags.model.predict import Predictor
-from redflags.model.scoring import UNIT_MIN_WORDS, encoder_texts, score_texts
+from redflags.model.scoring import UNIT_MIN_WORDS, score_texts
 from redflags.model.taxonomy import CATEGORIES
-from redflags.model.tfidf import SENTENCE_PATTERN, LinearScorer, sentence_texts, token_sentences
+from redflags.model.tfidf import LinearScorer, token_sentences
 from redflags.training.data import label_matrix
 from redflags.training.embeddings import EmbeddingCache
-from redflags.training.train import encoder_inputs, fit_final, fold_encoder_weight, make_bundle
+from redflags.training.train import fit_final, fold_encoder_weight, make_bundle
 from tests.tiny import TINY
 
 needs_extra = pytest.mark.skipif(not extra_installed(),
@@ -100,39 +100,37 @@ def test_a_dense_block_of_the_wrong_shape_is_refused():
         score_texts(scorer, ["a text"])
 
 
-def test_each_sentence_row_reads_its_own_embedding():
-    """A long text is encoded once whole and once per scoring sentence, and each sentence row's probability
-    is that of the sentence's tokens (TF-IDF) with the sentence's own embedding."""
+def test_sentence_rows_carry_their_texts_embedding():
+    """A long text is encoded once; each of its sentence rows is the sentence's own TF-IDF beside the text's
+    embedding, and the best sentence is the best of those."""
     embed = GeneratedEncoder()
     scorer = LinearScorer.from_pipeline(tiny_encoder_pipeline(embed))
     assert len(LETTER.split()) >= UNIT_MIN_WORDS
     embed.calls.clear()
     scored = score_texts(scorer, [LETTER, "Short and fine."], embed=embed)
-    pre = scorer.features[0].preprocess(LETTER)
-    sentences = sentence_texts(pre)
-    assert len(sentences) == len(token_sentences(pre)) > 1
-    assert embed.calls == [[LETTER, *sentences, "Short and fine."]]
-    own = scorer.probabilities([" ".join(s) for s in token_sentences(pre)], embed(sentences))
+    assert embed.calls == [[LETTER, "Short and fine."]]
+    sentences = [" ".join(s) for s in token_sentences(scorer.features[0].preprocess(LETTER))]
+    assert len(sentences) > 1 and list(scored.split) == [True, False]
+    own = scorer.probabilities(sentences, np.repeat(embed([LETTER]), len(sentences), axis=0))
     np.testing.assert_allclose(scored.best_sentence[0], own.max(axis=0), rtol=1e-10)
-    assert list(scored.split) == [True, False]
+    np.testing.assert_allclose(scored.embeddings, embed([LETTER, "Short and fine."]))
 
 
-def test_sentence_texts_are_the_token_sentences_as_slices():
-    """Each slice holds exactly its sentence's tokens, in order, and no end mark: the encoder reads the same
-    sentence the TF-IDF row is made of, with its punctuation and short words kept."""
-    pre = "well... he said, 'how old are you?' i said forty-two!\nthen: nothing " + "word " * 40 + "a b"
-    slices = sentence_texts(pre)
-    assert len(slices) == len(token_sentences(pre)) > 3
-    for piece, words in zip(slices, token_sentences(pre)):
-        pieces = SENTENCE_PATTERN.findall(piece)
-        assert pieces == words and piece in pre
+def test_training_encodes_each_text_once():
+    from redflags.config import CombineConfig, EncoderConfig, GridConfig
+    from redflags.training.train import train_bundle
 
-
-def test_training_encodes_what_scoring_reads():
-    texts = [LETTER, "Short and fine.", "One. Two words here. " * 20, "Ünïcode Äccents here. " * 12]
-    scorer = LinearScorer.from_pipeline(tiny_encoder_pipeline(GeneratedEncoder()))
-    _, sizes, _ = scorer.encode_sentences(texts, UNIT_MIN_WORDS)
-    assert encoder_texts(scorer, texts, sizes > 1) == encoder_inputs(texts)
+    rows = [(f"{text} That was round {i}.", labels, rec) for i in range(4) for text, labels, rec in TINY]
+    texts = [t for t, _, _ in rows]
+    Y = label_matrix([labels for _, labels, _ in rows])
+    rec = np.array([r for _, _, r in rows])
+    config = TrainConfig(cv_folds=2, grid=GridConfig(C=(4.0,), min_df=(1,)),
+                         combine=CombineConfig(candidates=("whole", "stack")), encoder=EncoderConfig(enabled=True))
+    embed = GeneratedEncoder()
+    bundle, _, _ = train_bundle(texts, Y, rec, config, embed=EmbeddingCache(encode=embed))
+    encoded = [t for call in embed.calls for t in call]
+    assert sorted(encoded) == sorted(set(texts))
+    assert bundle.encoder == EncoderBlock(weight=config.encoder.weight)
 
 
 def test_the_bundle_records_and_validates_the_block(tmp_path):
@@ -163,10 +161,14 @@ def test_the_predictor_scores_with_its_encoder_and_travels_without_it():
     embed = GeneratedEncoder()
     predictor = Predictor(tiny_encoder_bundle(embed), embed=embed)
     assert predictor.features == "tfidf+encoder"
-    flagged = predictor.predict(["She asked how old I was and said they want young energy on the team.", LETTER])
+    embed.calls.clear()
+    texts = ["She asked how old I was and said they want young energy on the team.", LETTER]
+    flagged = predictor.predict(texts)
     assert "discrimination" in {f.category for f in flagged[0].red_flags}
-    for flag in flagged[1].red_flags:   # evidence spans are exact slices, scored with the encoder too
+    assert any(f.evidence for f in flagged[1].red_flags)
+    for flag in flagged[1].red_flags:   # evidence spans are exact slices
         assert all(LETTER[e.start:e.end] == e.text for e in flag.evidence)
+    assert embed.calls == [texts]   # evidence reuses the texts' embeddings: no further encoding
     copy = pickle.loads(pickle.dumps(predictor))
     assert copy._embed is None and copy.bundle.encoder == predictor.bundle.encoder
 

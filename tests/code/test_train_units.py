@@ -1,6 +1,8 @@
 """Training helpers on tiny in-memory data: split, thresholds, baselines, calibration error."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from redflags.model.taxonomy import CATEGORIES
 from redflags.training.baselines import keyword_actions, keyword_flags
@@ -30,6 +32,44 @@ def test_thresholds_maximise_f1_and_keep_the_recall_floor():
     th = tune_thresholds(Y, P, recall_floor=1.0, floor_categories=("scam",))
     assert 0.6 < th["disrespect"] <= 0.7      # best F1: catch 3 of 4, no false positive
     assert th["scam"] <= 0.2                   # the floor forces every positive to be caught
+
+
+def _thresholds_by_sklearn_metrics(Y, P, recall_floor, floor_categories, low=0.05, high=0.95):
+    """The reference: one threshold at a time through scikit-learn's f1_score and recall_score."""
+    from sklearn.metrics import f1_score, recall_score
+
+    grid = np.round(np.arange(low, high + 1e-9, 0.01), 2)
+    out = {}
+    for k, category in enumerate(CATEGORIES):
+        y, p = Y[:, k], P[:, k]
+        best_t, best_f1 = 0.5, -1.0
+        floor = recall_floor if category in floor_categories else 0.0
+        for t in grid:
+            pred = p >= t
+            if y.sum() and recall_score(y, pred, zero_division=0) < floor:
+                continue
+            f1 = f1_score(y, pred, zero_division=0)
+            if f1 > best_f1:
+                best_t, best_f1 = float(t), f1
+        out[category] = best_t if best_f1 >= 0 else float(low)
+    return out
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(1, 60), st.sampled_from([0.0, 0.5, 0.85, 1.0]),
+       st.booleans())
+@settings(max_examples=15, deadline=None)
+def test_thresholds_equal_scikit_learns_metrics(seed, n, floor, rounded):
+    """The grid computed at once equals the threshold-by-threshold search with scikit-learn's metrics, ties,
+    empty categories and unreachable floors included (rounded probabilities make ties on the grid). A narrow
+    grid (0.40-0.60) over probabilities around it keeps the reference's thousands of metric calls quick."""
+    rng = np.random.default_rng(seed)
+    Y = (rng.random((n, len(CATEGORIES))) < rng.random(len(CATEGORIES))).astype(int)
+    P = rng.uniform(0.3, 0.7, (n, len(CATEGORIES)))
+    if rounded:
+        P = np.round(P, 2)
+    floors = ("discrimination", "harassment", "scam")
+    assert (tune_thresholds(Y, P, floor, floors, 0.4, 0.6)
+            == _thresholds_by_sklearn_metrics(Y, P, floor, floors, 0.4, 0.6))
 
 
 @pytest.mark.parametrize("text, category", [
