@@ -16,6 +16,7 @@ import requests
 from redflags.config import DEFAULT_DATA
 from redflags.model.encoder import extra_installed
 from tests.e2e.server import running
+from tests.e2e.test_survey_loop import SMALL_CONFIG
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(not extra_installed(), reason="the encoder extra is not installed")]
@@ -33,21 +34,7 @@ def _loopback_only(self, address):
 
 socket.socket.connect = _loopback_only
 '''
-SMALL_ENCODER_CONFIG = """
-seed = 11
-test_size = 0.2
-cv_folds = 2
-[grid]
-features = ["word"]
-word_ngram_max = [2]
-min_df = [2]
-C = [4.0]
-class_weight = ["balanced"]
-[combine]
-candidates = ["whole", "max"]
-[encoder]
-enabled = true
-"""
+SMALL_ENCODER_CONFIG = SMALL_CONFIG + "[encoder]\nenabled = true\n"   # the survey loop's reduced grid
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +87,22 @@ def test_it_classifies_with_evidence(server):
     for flag in body["red_flags"]:
         assert all(text[e["start"]:e["end"]] == e["text"] for e in flag["evidence"])
     assert "network blocked" not in server.logs()
+
+
+def test_batch_scoring_on_dask_workers_equals_one_process(encoder_model, offline_env, tmp_path):
+    """Each Dask worker builds its own encoder from the scattered model (an ONNX session does not travel);
+    the scored file equals the one-process run row for row."""
+    answers = tmp_path / "answers.csv"
+    texts = pd.read_csv(DEFAULT_DATA, dtype=str, keep_default_na=False)["text"].sample(n=40, random_state=9).tolist()
+    pd.DataFrame({"id": range(len(texts) + 1), "answer": texts + [""]}).to_csv(answers, index=False)
+    outputs = {}
+    for name, extra in (("local", ["--jobs", "1"]), ("dask", ["--engine", "dask", "--jobs", "2"])):
+        out = tmp_path / f"{name}.csv"
+        done = subprocess.run([REDFLAGS, "score", str(answers), "-o", str(out), "--text-column", "answer",
+                               "--model", str(encoder_model), "--quiet", *extra],
+                              env={**os.environ, **offline_env}, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        outputs[name] = pd.read_csv(out, dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(outputs["local"], outputs["dask"])
+    scored = outputs["local"]
+    assert (scored["error"] != "").sum() == 1 and len(scored) == len(texts) + 1   # the blank row kept, marked
