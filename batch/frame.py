@@ -74,7 +74,7 @@ def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str, evi
             actions[i] = a
     scored = np.zeros(n, dtype=bool)
     scored[good] = True
-    out = frame.copy()
+    out = frame.copy(deep=False)   # the input's columns are not changed, only new ones added
     out["red_flags"] = flags
     out["flag_count"] = pd.arrays.IntegerArray(counts, ~scored)
     for k, c in enumerate(CATEGORIES):
@@ -149,8 +149,8 @@ def csv_bytes(frame: pd.DataFrame, sep: str = ",", header: bool = False, escape:
     import pyarrow.compute as pc
 
     text = lambda value: pa.scalar(value, pa.large_string())   # noqa: E731
+    columns[-1] = pc.binary_join_element_wise(columns[-1], text(""), text("\n"))   # the line's end
     lines = pc.binary_join_element_wise(*columns, text(sep))
-    lines = pc.binary_join_element_wise(lines, text(""), text("\n"))   # each row and its "\n"
     if isinstance(lines, pa.ChunkedArray):
         lines = lines.combine_chunks()
     # one line per row, each already ending in its line terminator: their bytes lie end to end in the data buffer
@@ -205,7 +205,8 @@ def _arrow_columns(frame: pd.DataFrame, sep: str, escape: bool):
             if pc.any(risky).as_py():
                 array = pc.if_else(pc.fill_null(risky, False),
                                    pc.binary_join_element_wise(text("'"), array, text("")), array)
-        array = pc.fill_null(array, "")
+        if array.null_count:
+            array = pc.fill_null(array, "")
         quote = pc.match_substring_regex(array, special)
         if pc.any(quote).as_py():
             quoted = pc.binary_join_element_wise(text('"'), pc.replace_substring(array, '"', '""'), text('"'),

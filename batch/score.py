@@ -419,7 +419,19 @@ def _score_part(predictor, frame: pd.DataFrame, text_column: str, thresholds: di
 def _score_in_worker(frame: pd.DataFrame, text_column: str, thresholds: dict[str, float] | None,
                      shape: _Shape) -> _Part:
     """In a worker: score the chunk and format its output, so the parent only writes the bytes it gets back."""
-    return _score_part(_WORKER["predictor"], frame, text_column, thresholds, shape)
+    try:
+        return _score_part(_WORKER["predictor"], frame, text_column, thresholds, shape)
+    finally:
+        _release_memory()
+
+
+def _release_memory() -> None:
+    """Give the pages Arrow freed (pandas' strings live in Arrow's pool) back to the system after each chunk:
+    its allocator otherwise keeps them, and two workers and the parent each holding a few chunks' worth was
+    most of the memory a parallel run took."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _scored_chunks(chunks: Iterator[pd.DataFrame], model_path: str, text_column: str, jobs: int,
@@ -452,10 +464,16 @@ def _score_chunks(chunks: Iterator[pd.DataFrame], model_path: str, text_column: 
                              initargs=initargs) as pool:
         window: deque = deque()
         try:
+            # Start the workers now, before the first chunk is read, so they do not inherit its pages.
+            with _signals_held():
+                window.append(pool.submit(int))
+            window.popleft().result()
             for chunk in chunks:
                 with _signals_held():
                     window.append(pool.submit(_score_in_worker, chunk, text_column, thresholds, shape))
-                if len(window) >= 2 * jobs:
+                del chunk
+                _release_memory()
+                if len(window) > jobs:   # one chunk queued behind those being scored
                     yield window.popleft().result()
             while window:
                 yield window.popleft().result()
