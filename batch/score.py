@@ -122,7 +122,7 @@ def precheck_text(name: str, encoding: str, digest=None, find_multiline: bool = 
     except LookupError:
         raise BatchError(f"unknown encoding {encoding!r}") from None
     decoder = codecs.getincrementaldecoder(encoding)()
-    line, seen_content, multiline, quotes = 1, False, not find_multiline, 0
+    line, seen_content, multiline, quotes = 1, False, False, 0
     with _open_binary(name) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             if digest is not None:
@@ -135,7 +135,7 @@ def precheck_text(name: str, encoding: str, digest=None, find_multiline: bool = 
                                  f"pass --encoding (for example --encoding cp1252 or latin-1)") from None
             if not seen_content and text.strip():
                 seen_content = True
-            if not multiline:  # an odd number of quotes at a line end: a quoted field goes on
+            if find_multiline and not multiline:  # an odd number of quotes at a line end: a quoted field goes on
                 pieces = text.split("\n")
                 for piece in pieces[:-1]:
                     quotes += piece.count('"')
@@ -148,7 +148,7 @@ def precheck_text(name: str, encoding: str, digest=None, find_multiline: bool = 
             line += text.count("\n")
     if not seen_content:
         raise BatchError(f"{name}: the file is empty")
-    return multiline and find_multiline
+    return multiline
 
 
 def csv_options(kind: str) -> dict:
