@@ -1,15 +1,16 @@
 """Score a DataFrame of texts: the columns the batch scorer, the Dask engine and /v1/score-csv all write."""
 from __future__ import annotations
 
+import csv
 import io
 import json
 
 import numpy as np
 import pandas as pd
 
-from redflags.model.inputs import text_problem
+from redflags.model.inputs import check_thresholds, text_problem
 from redflags.model.predict import Predictor
-from redflags.model.taxonomy import CATEGORIES
+from redflags.model.taxonomy import BY_ID, CATEGORIES
 
 PROBABILITY_FORMAT = "%.4f"   # one number format for probabilities in every CSV we write
 # Every 4-decimal probability as text, so a CSV's probabilities are written by a table lookup rather than one
@@ -49,24 +50,33 @@ def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str, evi
     values = [cell_text(v) for v in frame[text_column].tolist()]
     problems = [text_problem(v) for v in values]
     good = [i for i, p in enumerate(problems) if not p]
-    predictions = predictor.predict([values[i] for i in good], evidence=evidence, thresholds=thresholds,
-                                    advice=False)
+    texts = [values[i] for i in good]
     n = len(frame)
     probs = np.full((n, len(CATEGORIES)), np.nan)
     flags = [""] * n
-    counts = pd.array([pd.NA] * n, dtype="Int64")
+    counts = np.zeros(n, dtype=np.int64)
     actions = [""] * n
     proofs = [""] * n
-    for i, p in zip(good, predictions):
-        probs[i] = [p.scores[c] for c in CATEGORIES]
-        flags[i] = ";".join(f.category for f in p.red_flags)
-        counts[i] = len(p.red_flags)
-        actions[i] = p.recommendation.action
-        if evidence:
+    if evidence:
+        predictions = predictor.predict(texts, evidence=True, thresholds=thresholds, advice=False)
+        for i, p in zip(good, predictions):
+            probs[i] = [p.scores[c] for c in CATEGORIES]
+            flags[i] = ";".join(f.category for f in p.red_flags)
+            counts[i] = len(p.red_flags)
+            actions[i] = p.recommendation.action
             proofs[i] = json.dumps({f.category: [[e.start, e.end] for e in f.evidence] for f in p.red_flags})
-    out = frame.copy()
+    elif good:
+        got_probs, got_flags, got_counts, got_actions = batch_scores(predictor, texts, thresholds)
+        probs[good] = got_probs
+        counts[good] = got_counts
+        for i, f, a in zip(good, got_flags, got_actions):
+            flags[i] = f
+            actions[i] = a
+    scored = np.zeros(n, dtype=bool)
+    scored[good] = True
+    out = frame.copy(deep=False)   # the input's columns are not changed, only new ones added
     out["red_flags"] = flags
-    out["flag_count"] = counts
+    out["flag_count"] = pd.arrays.IntegerArray(counts, ~scored)
     for k, c in enumerate(CATEGORIES):
         out[f"p_{c}"] = np.round(probs[:, k], 4)
     out["recommendation"] = actions
@@ -74,6 +84,37 @@ def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str, evi
     if evidence:
         out["evidence"] = proofs
     return out
+
+
+_SEVERITY = np.array([BY_ID[c].severity for c in CATEGORIES])
+
+
+def batch_scores(predictor: Predictor, texts: list[str], thresholds: dict[str, float] | None = None
+                 ) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
+    """What `Predictor.predict(texts, evidence=False, advice=False)` gives a batch file, computed for the whole
+    batch at once instead of one Prediction object per text: the probabilities (n x categories), each row's
+    flags joined by ';' (most serious first, then most probable, as in `predict`), the number of flags and
+    the recommended action. `tests/code/test_batch.py` proves it equal to `predict` row by row."""
+    cut = predictor.thresholds.copy()
+    for category, value in check_thresholds(thresholds).items():
+        cut[CATEGORIES.index(category)] = value
+    probs, scored = predictor.score(texts)
+    extra = scored.extra[:, 0] + predictor.policy.text_intercept if scored.extra is not None else None
+    actions = [d.action for d in predictor.policy.decide(probs, cut, False, extra)]
+    hits = probs >= cut
+    counts = hits.sum(axis=1)
+    # most serious first, then most probable; a stable sort keeps category order for exact ties, as sorted() does
+    order = np.lexsort((-probs, np.broadcast_to(-_SEVERITY, probs.shape)), axis=1)
+    ordered_hits = np.take_along_axis(hits, order, axis=1)
+    flags = [""] * len(texts)
+    cache: dict[tuple, str] = {}
+    for i in np.flatnonzero(counts).tolist():
+        key = tuple(order[i][ordered_hits[i]].tolist())
+        text = cache.get(key)
+        if text is None:
+            text = cache[key] = ";".join(CATEGORIES[k] for k in key)
+        flags[i] = text
+    return probs, flags, counts, actions
 
 
 def probabilities_as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -90,6 +131,102 @@ def probabilities_as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_bytes(frame: pd.DataFrame, sep: str = ",", header: bool = False, escape: bool = True) -> bytes:
+    """`frame` (score columns included) as UTF-8 CSV/TSV text, exactly what `probabilities_as_text` and, when
+    `escape`, `escape_formulas`, then `to_csv(index=False)` write, but formatted a whole column at a time by
+    Arrow. Frames with a column that is not text (a Parquet number, say) go through pandas as before."""
+    columns = _arrow_columns(frame, sep, escape)
+    if columns is None:
+        if escape:
+            frame = escape_formulas(frame)
+        return probabilities_as_text(frame).to_csv(sep=sep, index=False, header=header).encode("utf-8")
+    head = csv_header(frame.columns, sep) if header else b""
+    if not len(frame):
+        return head
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = lambda value: pa.scalar(value, pa.large_string())   # noqa: E731
+    columns[-1] = pc.binary_join_element_wise(columns[-1], text(""), text("\n"))   # the line's end
+    lines = pc.binary_join_element_wise(*columns, text(sep))
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    # one line per row, each already ending in its line terminator: their bytes lie end to end in the data buffer
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
+    start, end = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
+    return head + memoryview(lines.buffers()[2])[start:end].tobytes()
+
+
+def csv_header(columns, sep: str = ",") -> bytes:
+    """The header line `to_csv` writes for these columns (the csv module's minimal quoting, "\n" at the end)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=sep, quotechar='"', doublequote=True, lineterminator="\n",
+               quoting=csv.QUOTE_MINIMAL).writerow([str(c) for c in columns])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _arrow_columns(frame: pd.DataFrame, sep: str, escape: bool):
+    """Each column of `frame` as an Arrow large_string array of finished CSV cells (escaped, quoted as
+    csv.QUOTE_MINIMAL quotes: a cell holding the separator, a quote or a line feed; blanks for missing), or
+    None when a column is not text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if sep not in (",", "\t"):
+        return None
+    special = "[" + sep + '"\n]'   # what csv.QUOTE_MINIMAL quotes, with pandas' line terminator "\n"
+    text = lambda value: pa.scalar(value, pa.large_string())   # noqa: E731
+    out = []
+    for name in frame.columns:
+        series = frame[name]
+        if name in _PROBABILITY_COLUMNS:
+            values = series.to_numpy(dtype=float, na_value=np.nan)
+            index = np.full(len(values), len(_PROBABILITY_TEXT), dtype=np.int64)   # the blank after the table
+            scored = ~np.isnan(values)
+            index[scored] = np.rint(np.clip(values[scored], 0.0, 1.0) * 10_000).astype(np.int64)
+            out.append(_probability_arrow().take(pa.array(index)))
+            continue
+        if name == "flag_count" and isinstance(series.dtype, pd.Int64Dtype):
+            array = pa.array(series.array.to_numpy(dtype=np.int64, na_value=0), mask=series.isna().to_numpy())
+            out.append(pc.fill_null(array.cast(pa.large_string()), ""))
+            continue
+        if not (isinstance(series.dtype, pd.StringDtype) or series.dtype == object):
+            return None
+        try:
+            array = pa.array(series, type=pa.large_string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        if escape:
+            risky = pc.match_substring_regex(array, "^[=+\\-@\t\r]")
+            if pc.any(risky).as_py():
+                array = pc.if_else(pc.fill_null(risky, False),
+                                   pc.binary_join_element_wise(text("'"), array, text("")), array)
+        if array.null_count:
+            array = pc.fill_null(array, "")
+        quote = pc.match_substring_regex(array, special)
+        if pc.any(quote).as_py():
+            quoted = pc.binary_join_element_wise(text('"'), pc.replace_substring(array, '"', '""'), text('"'),
+                                                 text(""))
+            array = pc.if_else(quote, quoted, array)
+        out.append(array)
+    return out
+
+
+_PROBABILITY_COLUMNS = frozenset(f"p_{c}" for c in CATEGORIES)
+_ARROW_TABLE: list = []
+
+
+def _probability_arrow():
+    """_PROBABILITY_TEXT as an Arrow array, with a blank at the end for rows that were not scored."""
+    if not _ARROW_TABLE:
+        import pyarrow as pa
+
+        _ARROW_TABLE.append(pa.array([*_PROBABILITY_TEXT.tolist(), ""], type=pa.large_string()))
+    return _ARROW_TABLE[0]
 
 
 def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:

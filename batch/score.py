@@ -27,8 +27,7 @@ import multiprocessing as mp
 
 import pandas as pd
 
-from redflags.batch.frame import (FrameError, check_columns, escape_formulas, output_columns,
-                                  probabilities_as_text, score_frame)
+from redflags.batch.frame import FrameError, check_columns, csv_bytes, csv_header, output_columns, score_frame
 from redflags.model.artifact import ArtifactError, fsync_dir, load_predictor, umask_mode, verify_artifact
 from redflags.model.inputs import InputError, check_thresholds
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
@@ -51,14 +50,29 @@ class Summary:
     seconds: float = 0.0
 
     def add(self, scored: pd.DataFrame) -> None:
-        self.rows += len(scored)
-        failed = scored["error"] != ""
-        self.errors += int(failed.sum())
-        if self.id_column and len(self.error_ids) < 10:
-            self.error_ids += scored.loc[failed, self.id_column].astype(str).tolist()[:10 - len(self.error_ids)]
-        for cell in scored["red_flags"]:
-            self.flagged.update(c for c in cell.split(";") if c)
-        self.actions.update(a for a in scored["recommendation"] if a)
+        self.merge(self.count(scored, self.id_column))
+
+    @staticmethod
+    def count(scored: pd.DataFrame, id_column: str | None) -> tuple:
+        """One chunk's share of the summary, small enough to send back from a worker: rows, errors, the first
+        ids of rows not scored, and counts of flags and actions."""
+        failed = (scored["error"] != "").to_numpy()
+        ids = scored.loc[failed, id_column].head(10).astype(str).tolist() if id_column and failed.any() else []
+        flagged: Counter = Counter()
+        for cell, n in scored["red_flags"].value_counts().items():
+            for c in cell.split(";"):
+                if c:
+                    flagged[c] += int(n)
+        actions = Counter({a: int(n) for a, n in scored["recommendation"].value_counts().items() if a})
+        return len(scored), int(failed.sum()), ids, flagged, actions
+
+    def merge(self, counts: tuple) -> None:
+        rows, errors, ids, flagged, actions = counts
+        self.rows += rows
+        self.errors += errors
+        self.error_ids += ids[:max(0, 10 - len(self.error_ids))]
+        self.flagged.update(flagged)
+        self.actions.update(actions)
 
     def render(self) -> str:
         scored = max(self.rows - self.errors, 1)
@@ -95,10 +109,12 @@ def _open_binary(name: str):
     return gzip.open(name, "rb") if name.lower().endswith(".gz") else open(name, "rb")
 
 
-def precheck_text(name: str, encoding: str, digest=None) -> bool:
+def precheck_text(name: str, encoding: str, digest=None, find_multiline: bool = True) -> bool:
     """Decode the whole file once before any work: name the first bad line, and report an empty file.
 
-    Returns True when a quoted field spans lines (the Dask engine then cannot split the file by bytes).
+    Returns True when a quoted field spans lines (the Dask engine then cannot split the file by bytes);
+    with `find_multiline=False` (the local engine, whose CSV reader handles such fields) that scan, most
+    of this function's time, is skipped and False returned.
     `digest` (a hashlib object) is fed the raw bytes on the way, for the report's SHA-256 of the input.
     """
     try:
@@ -119,7 +135,7 @@ def precheck_text(name: str, encoding: str, digest=None) -> bool:
                                  f"pass --encoding (for example --encoding cp1252 or latin-1)") from None
             if not seen_content and text.strip():
                 seen_content = True
-            if not multiline:  # an odd number of quotes at a line end: a quoted field goes on
+            if find_multiline and not multiline:  # an odd number of quotes at a line end: a quoted field goes on
                 pieces = text.split("\n")
                 for piece in pieces[:-1]:
                     quotes += piece.count('"')
@@ -262,16 +278,17 @@ class AtomicOutput:
                     os.close(fd)
                 else:
                     self._raw = os.fdopen(fd, "wb")
-                    if name.lower().endswith(".gz"):
-                        self.fh = gzip.open(self._raw, "wt", encoding="utf-8", newline="")
-                    else:
-                        self.fh = open(fd, "w", encoding="utf-8", newline="", closefd=False)
+                    self.fh = gzip.GzipFile(fileobj=self._raw, mode="wb") if name.lower().endswith(".gz") else self._raw
                 fd = None  # closed, or owned by self._raw
         except BaseException:
             if fd is not None and self._raw is None:
                 os.close(fd)
             self.discard()
             raise
+
+    @property
+    def sep(self) -> str:
+        return "\t" if self.kind == "tsv" else ","
 
     def write(self, frame: pd.DataFrame) -> None:
         frame = frame[self.columns]
@@ -283,25 +300,39 @@ class AtomicOutput:
             if self._writer is None:
                 self._writer = pq.ParquetWriter(self.tmp, table.schema)
             self._writer.write_table(table.cast(self._writer.schema))
+            self.first = False
         else:
-            if self.escape:
-                frame = escape_formulas(frame)
-            probabilities_as_text(frame).to_csv(self.fh, sep="\t" if self.kind == "tsv" else ",", index=False,
-                                                header=self.first)
-        self.first = False
+            self.write_csv(csv_bytes(frame, self.sep, escape=self.escape))
+
+    def write_csv(self, rows: bytes) -> None:
+        """Rows already formatted by `csv_bytes` for these columns; the header goes before the first."""
+        if self.first:
+            rows = csv_header(self.columns, self.sep) + rows
+            self.first = False
+        if self.fh is sys.stdout:
+            buffer = getattr(sys.stdout, "buffer", None)
+            if buffer is None:  # a stand-in for stdout that takes text only
+                sys.stdout.write(rows.decode("utf-8"))
+                return
+            sys.stdout.flush()
+            buffer.write(rows)
+            return
+        self.fh.write(rows)
 
     def commit(self) -> None:
         """Flush and fsync the temp file, give it the mode a plainly created file gets (mkstemp made it
         0600), rename it into place and fsync the folder, so OUTPUT is either the old file or all of the new."""
         if self.tmp is None:
             self.fh.flush()
+            getattr(self.fh, "buffer", self.fh).flush()
             return
         if self._writer is not None:
             self._writer.close()
             with open(self.tmp, "rb") as written:
                 os.fsync(written.fileno())
         elif self.fh is not None:
-            self.fh.close()
+            if self.fh is not self._raw:
+                self.fh.close()  # the gzip stream's end, written to self._raw
             self._raw.flush()
             os.fsync(self._raw.fileno())
             self._raw.close()
@@ -315,7 +346,7 @@ class AtomicOutput:
         try:
             if self._writer is not None:
                 self._writer.close()
-            elif self.fh is not None:
+            elif self.fh is not None and self.fh is not self._raw:
                 self.fh.close()
         finally:
             try:
@@ -345,29 +376,82 @@ def _init_worker(model_path: str | None) -> None:
         _WORKER["predictor"] = load_predictor(model_path)
 
 
-def _score_in_worker(frame: pd.DataFrame, text_column: str, evidence: bool,
-                     thresholds: dict[str, float] | None = None) -> pd.DataFrame:
-    return score_frame(_WORKER["predictor"], frame, text_column, evidence, thresholds)
+@dataclass(frozen=True)
+class _Shape:
+    """What a scored chunk is turned into where it was scored: how the output is written and what the
+    parent needs from it besides."""
+
+    kind: str                    # the output's kind: csv, tsv or parquet
+    escape: bool                 # escape spreadsheet formulas (CSV/TSV)
+    evidence: bool
+    id_column: str | None = None
+    keep_frame: bool = False     # the report needs the scored rows themselves
 
 
-def _scored_chunks(chunks: Iterator[pd.DataFrame], model_path: str, text_column: str, evidence: bool,
-                   jobs: int, thresholds: dict[str, float] | None = None) -> Iterator[pd.DataFrame]:
+@dataclass
+class _Part:
+    """One scored chunk, ready to write: CSV/TSV bytes (or, for Parquet or the report, the scored frame), the
+    output's columns, and the chunk's share of the summary."""
+
+    rows: int
+    columns: list
+    counts: tuple
+    data: bytes | None = None
+    frame: pd.DataFrame | None = None
+
+
+def _part(scored: pd.DataFrame, shape: _Shape) -> _Part:
+    columns = output_columns([c for c in scored.columns if c not in output_columns([], shape.evidence)],
+                             shape.evidence)
+    if list(scored.columns) != columns:
+        scored = scored[columns]
+    data = None if shape.kind == "parquet" else csv_bytes(scored, "\t" if shape.kind == "tsv" else ",",
+                                                            escape=shape.escape)
+    frame = scored if shape.kind == "parquet" or shape.keep_frame else None
+    return _Part(len(scored), columns, Summary.count(scored, shape.id_column), data, frame)
+
+
+def _score_part(predictor, frame: pd.DataFrame, text_column: str, thresholds: dict[str, float] | None,
+                shape: _Shape) -> _Part:
+    return _part(score_frame(predictor, frame, text_column, shape.evidence, thresholds), shape)
+
+
+def _score_in_worker(frame: pd.DataFrame, text_column: str, thresholds: dict[str, float] | None,
+                     shape: _Shape) -> _Part:
+    """In a worker: score the chunk and format its output, so the parent only writes the bytes it gets back."""
+    try:
+        return _score_part(_WORKER["predictor"], frame, text_column, thresholds, shape)
+    finally:
+        _release_memory()
+
+
+def _release_memory() -> None:
+    """Give the pages Arrow freed (pandas' strings live in Arrow's pool) back to the system after each chunk:
+    its allocator otherwise keeps them, and two workers and the parent each holding a few chunks' worth was
+    most of the memory a parallel run took."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
+def _scored_chunks(chunks: Iterator[pd.DataFrame], model_path: str, text_column: str, jobs: int,
+                   thresholds: dict[str, float] | None, shape: _Shape) -> Iterator[_Part]:
     """Scored chunks in input order; with jobs > 1, a bounded window of chunks is in flight at once.
 
     However it ends (done, an error, interrupted, or closed early by the consumer), `chunks` is closed
     here, so the input file is closed now and not whenever the garbage collector gets to it."""
     try:
-        yield from _score_chunks(chunks, model_path, text_column, evidence, jobs, thresholds)
+        yield from _score_chunks(chunks, model_path, text_column, jobs, thresholds, shape)
     finally:
         _close(chunks)
 
 
-def _score_chunks(chunks: Iterator[pd.DataFrame], model_path: str, text_column: str, evidence: bool,
-                  jobs: int, thresholds: dict[str, float] | None = None) -> Iterator[pd.DataFrame]:
+def _score_chunks(chunks: Iterator[pd.DataFrame], model_path: str, text_column: str, jobs: int,
+                  thresholds: dict[str, float] | None, shape: _Shape) -> Iterator[_Part]:
     if jobs <= 1:
         predictor = load_predictor(model_path)
         for chunk in chunks:
-            yield score_frame(predictor, chunk, text_column, evidence, thresholds)
+            yield _score_part(predictor, chunk, text_column, thresholds, shape)
         return
     # Workers are forked after the model is loaded here, so they share its pages instead of each
     # unpickling a copy; where fork is unavailable they load it themselves.
@@ -380,10 +464,16 @@ def _score_chunks(chunks: Iterator[pd.DataFrame], model_path: str, text_column: 
                              initargs=initargs) as pool:
         window: deque = deque()
         try:
+            # Start the workers now, before the first chunk is read, so they do not inherit its pages.
+            with _signals_held():
+                window.append(pool.submit(int))
+            window.popleft().result()
             for chunk in chunks:
                 with _signals_held():
-                    window.append(pool.submit(_score_in_worker, chunk, text_column, evidence, thresholds))
-                if len(window) >= 2 * jobs:
+                    window.append(pool.submit(_score_in_worker, chunk, text_column, thresholds, shape))
+                del chunk
+                _release_memory()
+                if len(window) > jobs:   # one chunk queued behind those being scored
                     yield window.popleft().result()
             while window:
                 yield window.popleft().result()
@@ -441,7 +531,7 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
     digest = hashlib.sha256() if survey is not None and input != "-" else None
     multiline = False
     if kind != "parquet" and input != "-":
-        multiline = precheck_text(input, encoding, digest)
+        multiline = precheck_text(input, encoding, digest, find_multiline=engine == "dask")
     elif digest is not None:  # parquet: hashed on its own (precheck only reads text files)
         digest = _file_digest(input)
     if input != "-":
@@ -453,15 +543,16 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
         except FrameError as exc:
             raise BatchError(f"{input}: {exc}") from None
 
+    shape = _Shape(out_kind, not keep_formulas, evidence, id_column, keep_frame=survey is not None)
     if engine == "dask":
         from redflags.batch.dask_engine import scored_partitions
 
-        chunks = scored_partitions(input, kind, text_column, model_path, evidence, scheduler, chunksize,
-                                   encoding, multiline, jobs, thresholds)
+        chunks = _parts(scored_partitions(input, kind, text_column, model_path, evidence, scheduler, chunksize,
+                                          encoding, multiline, jobs, thresholds), shape)
     elif engine == "local":
         raw_chunks = iter_chunks(input, kind, chunksize, encoding)
         chunks = _scored_chunks(_checked(raw_chunks, input, text_column, evidence, id_column), str(model_path),
-                                text_column, evidence, jobs, thresholds)
+                                text_column, jobs, thresholds, shape)
     else:
         raise BatchError(f"unknown engine {engine!r}; use local or dask")
 
@@ -470,18 +561,19 @@ def score_file(input: str, output: str, text_column: str, id_column: str | None 
     show = not quiet and sys.stderr.isatty()
     try:
         with _progress(show) as bar, _stop_requests() as check_stop:
-            for scored in chunks:
+            for part in chunks:
                 check_stop()
                 if sink is None:
-                    cols = output_columns([c for c in scored.columns if c not in output_columns([], evidence)],
-                                          evidence)
-                    sink = AtomicOutput(output, out_kind, cols, escape=not keep_formulas)
-                sink.write(scored)
-                summary.add(scored)
+                    sink = AtomicOutput(output, out_kind, part.columns, escape=not keep_formulas)
+                if part.data is not None:
+                    sink.write_csv(part.data)
+                else:
+                    sink.write(part.frame)
+                summary.merge(part.counts)
                 if survey is not None:
-                    _add_to_report(survey, scored, input)
+                    _add_to_report(survey, part.frame, input)
                 if bar is not None:
-                    bar.update(len(scored))
+                    bar.update(part.rows)
             check_stop()  # not committed if a stop was asked for during the last chunk
         if sink is None:
             raise BatchError(f"{input}: no rows to score")
@@ -553,6 +645,15 @@ def _write_report(report: str, page: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _parts(frames: Iterator[pd.DataFrame], shape: _Shape) -> Iterator[_Part]:
+    """Scored frames (the Dask engine's) as parts, formatted here; closing this closes `frames`."""
+    try:
+        for frame in frames:
+            yield _part(frame, shape)
+    finally:
+        _close(frames)
 
 
 def _checked(chunks: Iterator[pd.DataFrame], name: str, text_column: str, evidence: bool,

@@ -2,7 +2,7 @@
 script (pandas read_csv, word 1-2-gram TF-IDF + logistic regression trained on the same corpus,
 predict_proba, to_csv; one process) on the same generated file, for three mixes of length, same run.
 
-python -m bench.batch_scoring [--rows 1000000] [--chunksize 5000] [--mixes survey,letters,mixed]
+python -m bench.batch_scoring [--rows 1000000] [--chunksize 5000] [--mixes survey,letters,mixed] [--repeat 1]
 Mixes: survey answers (10-80 words), letters (150-400 words), and half of each. Peak memory is read
 from /proc while it runs, summed over the process tree (the scorer and its workers): RSS, and PSS,
 which shares pages between forked workers instead of counting each copy. Texts are generated from a
@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,19 +67,29 @@ def ten_line_model(path: Path) -> None:
     joblib.dump(model.fit(corpus.texts, corpus.Y), path)
 
 
+def _children(pid: int) -> list[int]:
+    """Child processes of `pid`, from /proc (a file read: sampling must not take CPU from a run that uses every
+    core, which starting pgrep five times a second did); pgrep where /proc does not list children."""
+    tasks = Path(f"/proc/{pid}/task")
+    try:
+        return [int(c) for task in tasks.iterdir() for c in (task / "children").read_text().split()]
+    except FileNotFoundError:
+        if tasks.exists():  # the kernel does not list children: ask pgrep
+            out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+            return [int(p) for p in out]
+        return []   # the process has gone
+    except OSError:
+        return []
+
+
 def _tree_memory_kb(pid: int) -> tuple[int, int]:
     """(RSS, PSS) summed over the process and its descendants. PSS splits shared pages among the
     processes sharing them, so forked workers are not counted as full copies."""
     rss = pss = 0
-    pids = [pid]
-    try:
-        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-        pids += [int(p) for p in out]
-        for child in list(pids[1:]):
-            pids += [int(p) for p in subprocess.run(["pgrep", "-P", str(child)], capture_output=True,
-                                                      text=True).stdout.split()]
-    except OSError:
-        pass
+    pids, i = [pid], 0
+    while i < len(pids):
+        pids += _children(pids[i])
+        i += 1
     for p in pids:
         try:
             for line in open(f"/proc/{p}/smaps_rollup"):
@@ -104,36 +116,56 @@ def run(cmd: list[str]) -> tuple[float, float, float]:
     return time.perf_counter() - start, peak_rss / 1024, peak_pss / 1024
 
 
+def one_round(src: Path, work: Path, args, redflags: str) -> dict:
+    """The ten-line script, then `redflags score --jobs 1` and `--jobs 2`, on the same file, one after another;
+    the load average before and after, to tell a quiet run from a shared one."""
+    rows = args.rows
+    load_before = round(os.getloadavg()[0], 2)
+    plain_s, plain_rss, plain_pss = run([sys.executable, "-c", PLAIN, str(src), str(work / "plain.csv"),
+                                         str(work / "ten_line.joblib"), str(args.chunksize)])
+    (work / "plain.csv").unlink()
+    row = {"ten_line_script": {"seconds": round(plain_s, 1), "rows_per_s": round(rows / plain_s),
+                               "peak_rss_mb": round(plain_rss), "peak_pss_mb": round(plain_pss)}}
+    for jobs in (1, 2):
+        secs, rss, pss = run([redflags, "score", str(src), "-o", str(work / f"out{jobs}.csv"), "--text-column",
+                              "answer", "--jobs", str(jobs), "--chunksize", str(args.chunksize), "--quiet",
+                              "--model", args.model])
+        row[f"jobs_{jobs}"] = {"seconds": round(secs, 1), "rows_per_s": round(rows / secs),
+                               "peak_rss_mb": round(rss), "peak_pss_mb": round(pss),
+                               "speed_vs_ten_line": round(plain_s / secs, 2)}
+    row["load_average_before_after"] = [load_before, round(os.getloadavg()[0], 2)]
+    return row
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--chunksize", type=int, default=5000)
     ap.add_argument("--model", default=str(DEFAULT_MODEL_PATH))
     ap.add_argument("--mixes", default=",".join(MIXES))
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds per mix (each round runs the three commands again); the figures of every round "
+                         "are kept, with the median ratios")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp())
     ten_line_model(work / "ten_line.joblib")
     redflags = str(Path(sys.executable).with_name("redflags"))
-    result = {"rows": args.rows, "chunksize": args.chunksize}
+    result = {"rows": args.rows, "chunksize": args.chunksize, "repeat": args.repeat}
     for mix in args.mixes.split(","):
         src = work / f"{mix}.csv"
         make_file(src, args.rows, mix)
-        plain_s, plain_rss, plain_pss = run([sys.executable, "-c", PLAIN, str(src), str(work / "plain.csv"),
-                                             str(work / "ten_line.joblib"), str(args.chunksize)])
-        row = {"ten_line_script": {"seconds": round(plain_s, 1), "rows_per_s": round(args.rows / plain_s),
-                                   "peak_rss_mb": round(plain_rss), "peak_pss_mb": round(plain_pss)}}
-        for jobs in (1, 2):
-            secs, rss, pss = run([redflags, "score", str(src), "-o", str(work / f"out{jobs}.csv"), "--text-column",
-                                  "answer", "--jobs", str(jobs), "--chunksize", str(args.chunksize), "--quiet",
-                                  "--model", args.model])
-            row[f"jobs_{jobs}"] = {"seconds": round(secs, 1), "rows_per_s": round(args.rows / secs),
-                                   "peak_rss_mb": round(rss), "peak_pss_mb": round(pss),
-                                   "speed_vs_ten_line": round(plain_s / secs, 2)}
+        rounds = []
+        for _ in range(args.repeat):
+            rounds.append(one_round(src, work, args, redflags))
+            print(mix, rounds[-1], flush=True)
+        row = rounds[0] if args.repeat == 1 else {
+            "rounds": rounds,
+            **{f"median_jobs_{j}_speed_vs_ten_line": statistics.median(r[f"jobs_{j}"]["speed_vs_ten_line"]
+                                                                       for r in rounds) for j in (1, 2)},
+            "max_jobs_2_peak_pss_mb": max(r["jobs_2"]["peak_pss_mb"] for r in rounds)}
         result[mix] = row
-        print(mix, row, flush=True)
         src.unlink()
     save(f"batch_scoring_{args.rows}", result)
-
 
 if __name__ == "__main__":
     main()

@@ -396,3 +396,70 @@ def test_probabilities_are_written_in_one_format_and_input_numbers_are_left_alon
     want = tiny_predictor.predict([ROWS[0][1]])[0].scores["scam"]
     assert got.loc[0, "p_scam"] == "%.4f" % round(want, 4)
     assert (got["weight"] == "0.123456789").all()
+
+
+TRICKY_CELLS = ["plain", "a, comma", 'a "quote"', "line\nbreak", "tab\there", "cr\rinside", "", "   ", "café 🙂",
+                "=1+1", "+1", "-2", "@SUM(A1)", "\tcmd", "\rcr", "'", '"', ",", "\n", "x\u2028y", "semi;colon"]
+
+
+@pytest.mark.parametrize("sep", [",", "\t"])
+@pytest.mark.parametrize("escape", [True, False])
+@pytest.mark.parametrize("header", [True, False])
+def test_csv_bytes_are_what_pandas_writes(tiny_predictor, sep, escape, header):
+    """The Arrow formatter writes exactly what escape_formulas + probabilities_as_text + to_csv wrote: the same
+    quoting (a cell with the separator, a quote or a line feed, nothing else), escapes, blanks and numbers."""
+    from redflags.batch.frame import csv_bytes, escape_formulas, probabilities_as_text, score_frame
+
+    n = len(TRICKY_CELLS)
+    frame = pd.DataFrame({"answer": [ROWS[i % len(ROWS)][1] for i in range(n)], "note, \"x\"": TRICKY_CELLS,
+                          "other": pd.array(TRICKY_CELLS[::-1], dtype="str")})
+    frame.loc[3, "other"] = None   # missing cells are written blank
+    scored = score_frame(tiny_predictor, frame, "answer", thresholds={"scam": 0.01})
+    want = probabilities_as_text(escape_formulas(scored) if escape else scored).to_csv(sep=sep, index=False,
+                                                                                       header=header)
+    assert csv_bytes(scored, sep, header=header, escape=escape).decode("utf-8") == want
+    assert csv_bytes(scored.iloc[:0], sep, header=header, escape=escape).decode("utf-8") == \
+        probabilities_as_text(scored.iloc[:0]).to_csv(sep=sep, index=False, header=header)
+
+
+def test_csv_bytes_leaves_columns_that_are_not_text_to_pandas(tiny_predictor):
+    from redflags.batch.frame import csv_bytes, escape_formulas, probabilities_as_text, score_frame
+
+    frame = pd.DataFrame({"answer": [r[1] for r in ROWS], "weight": [0.123456789, 1e-20, 3.0, None, 2.5, -1.0],
+                          "n": range(6), "mixed": ["a", 1, None, "=x", 2.5, True]})
+    scored = score_frame(tiny_predictor, frame, "answer")
+    assert csv_bytes(scored).decode() == probabilities_as_text(escape_formulas(scored)).to_csv(index=False,
+                                                                                               header=False)
+
+
+@pytest.mark.parametrize("thresholds", [None, {"scam": 0.0, "disrespect": 0.0, "toxic_culture": 0.05},
+                                        {"harassment": 1.0}])
+def test_batch_scores_equal_the_prediction_core(tiny_predictor, thresholds):
+    """The whole-chunk path gives each row what Predictor.predict gives it: the same probabilities, the same
+    flags in the same order (most serious first, then most probable), the same count and action."""
+    from redflags.batch.frame import batch_scores
+    from tests.tiny import TINY
+
+    texts = [t for t, _, _ in TINY] + [r[1] for r in ROWS if r[1].strip() and len(r[1]) < 20000]
+    texts += [" ".join(t for t, _, _ in TINY[i:i + 5]) for i in range(0, len(TINY), 3)]   # long: sentence scoring
+    probs, flags, counts, actions = batch_scores(tiny_predictor, texts, thresholds)
+    want = tiny_predictor.predict(texts, evidence=False, thresholds=thresholds, advice=False)
+    from redflags.model.taxonomy import CATEGORIES
+    assert probs.tolist() == [[p.scores[c] for c in CATEGORIES] for p in want]
+    assert flags == [";".join(f.category for f in p.red_flags) for p in want]
+    assert counts.tolist() == [len(p.red_flags) for p in want]
+    assert actions == [p.recommendation.action for p in want]
+    assert any(f.count(";") >= 1 for f in flags)   # the ordering of several flags was exercised
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_summary_counts_every_flag_and_action(tmp_path, tiny_model_path, jobs):
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_input(src, rows=ROWS * 7)
+    summary = score_file(str(src), str(out), text_column="answer", model_path=tiny_model_path, jobs=jobs,
+                         chunksize=4, quiet=True, id_column="rid", thresholds={"scam": 0.2})
+    got = read_output(out)
+    flagged = got["red_flags"].str.split(";").explode()
+    assert dict(summary.flagged) == flagged[flagged != ""].value_counts().to_dict()
+    assert dict(summary.actions) == got.loc[got["recommendation"] != "", "recommendation"].value_counts().to_dict()
+    assert summary.rows == 42 and summary.errors == 21 and summary.error_ids == ["r2", "r5", "r6"] * 3 + ["r2"]
