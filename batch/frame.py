@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pandas as pd
 
-from redflags.model.inputs import check_thresholds, text_problem
+from redflags.model.inputs import text_problem
 from redflags.model.predict import Predictor
-from redflags.model.taxonomy import BY_ID, CATEGORIES
+from redflags.model.taxonomy import CATEGORIES
 
 PROBABILITY_FORMAT = "%.4f"   # one number format for probabilities in every CSV we write
 # Every 4-decimal probability as text, so a CSV's probabilities are written by a table lookup rather than one
@@ -86,35 +86,25 @@ def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str, evi
     return out
 
 
-_SEVERITY = np.array([BY_ID[c].severity for c in CATEGORIES])
 
 
 def batch_scores(predictor: Predictor, texts: list[str], thresholds: dict[str, float] | None = None
                  ) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
-    """What `Predictor.predict(texts, evidence=False, advice=False)` gives a batch file, computed for the whole
-    batch at once instead of one Prediction object per text: the probabilities (n x categories), each row's
-    flags joined by ';' (most serious first, then most probable, as in `predict`), the number of flags and
-    the recommended action. `tests/code/test_batch.py` proves it equal to `predict` row by row."""
-    cut = predictor.thresholds.copy()
-    for category, value in check_thresholds(thresholds).items():
-        cut[CATEGORIES.index(category)] = value
-    probs, scored = predictor.score(texts)
-    extra = scored.extra[:, 0] + predictor.policy.text_intercept if scored.extra is not None else None
-    actions = [d.action for d in predictor.policy.decide(probs, cut, False, extra)]
-    hits = probs >= cut
-    counts = hits.sum(axis=1)
-    # most serious first, then most probable; a stable sort keeps category order for exact ties, as sorted() does
-    order = np.lexsort((-probs, np.broadcast_to(-_SEVERITY, probs.shape)), axis=1)
-    ordered_hits = np.take_along_axis(hits, order, axis=1)
+    """What `Predictor.predict(texts, evidence=False, advice=False)` gives a batch file, from the same
+    `Predictor.assess` but without one Prediction object per text: the probabilities (n x categories), each
+    row's flags joined by ';' (in predict's order), the number of flags and the recommended action.
+    `tests/code/test_batch.py` proves it equal to `predict` row by row."""
+    assessed = predictor.assess(texts, None, thresholds)
+    counts = assessed.flagged.sum(axis=1)
     flags = [""] * len(texts)
     cache: dict[tuple, str] = {}
     for i in np.flatnonzero(counts).tolist():
-        key = tuple(order[i][ordered_hits[i]].tolist())
+        key = tuple(assessed.flags(i))
         text = cache.get(key)
         if text is None:
             text = cache[key] = ";".join(CATEGORIES[k] for k in key)
         flags[i] = text
-    return probs, flags, counts, actions
+    return assessed.probabilities, flags, counts, [d.action for d in assessed.decisions]
 
 
 def probabilities_as_text(frame: pd.DataFrame) -> pd.DataFrame:

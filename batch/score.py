@@ -373,7 +373,7 @@ def _init_worker(model_path: str | None) -> None:
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     if model_path is not None:
-        _WORKER["predictor"] = load_predictor(model_path)
+        _WORKER["predictor"] = load_predictor(model_path, encoder_threads=1)
 
 
 @dataclass(frozen=True)
@@ -456,7 +456,8 @@ def _score_chunks(chunks: Iterator[pd.DataFrame], model_path: str, text_column: 
     # Workers are forked after the model is loaded here, so they share its pages instead of each
     # unpickling a copy; where fork is unavailable they load it themselves.
     if "fork" in mp.get_all_start_methods():
-        _WORKER["predictor"] = load_predictor(model_path)
+        # an encoder-mode model builds its encoder lazily, so each forked worker builds its own: one thread each
+        _WORKER["predictor"] = load_predictor(model_path, encoder_threads=1)
         ctx, initargs = mp.get_context("fork"), (None,)
     else:
         ctx, initargs = mp.get_context("spawn"), (model_path,)

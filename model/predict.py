@@ -8,6 +8,7 @@ attaches evidence (`model/evidence.py`) and advice (`model/advice.py`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -26,6 +27,23 @@ from redflags.model.tfidf import LinearScorer
 __all__ = ["Evidence", "Prediction", "Predictor", "Recommendation", "RedFlag"]
 
 _SEVERITY = np.array([BY_ID[c].severity for c in CATEGORIES])
+
+
+@dataclass
+class Assessment:
+    """A batch's scores before they become Prediction objects or batch columns."""
+
+    probabilities: np.ndarray   # n x categories
+    thresholds: np.ndarray      # per category, overrides applied
+    flagged: np.ndarray         # n x categories, probability >= threshold
+    order: np.ndarray           # n x categories: category indices, most serious first, then most probable
+    decisions: list             # the advice policy's Decision per text
+    scored: Scored
+
+    def flags(self, i: int) -> list[int]:
+        """Text i's flagged category indices in the order they are shown."""
+        row = self.order[i]
+        return row[self.flagged[i, row]].tolist()
 
 
 class Predictor:
@@ -82,6 +100,21 @@ class Predictor:
         dense = np.repeat(embedding[None, :], len(spans), axis=0) if self.scorer.dense_dim else None
         return self.scorer.probabilities(spans, dense)
 
+    def assess(self, texts: Sequence[str], context: Mapping[str, Any] | Context | None = None,
+               thresholds: Mapping[str, float] | None = None) -> Assessment:
+        """Probabilities, flags in the order they are shown and the policy's decisions for a batch, as arrays:
+        what `predict` turns into Prediction objects and batch scoring into columns."""
+        cut = self.thresholds.copy()
+        for category, value in check_thresholds(thresholds).items():
+            cut[CATEGORIES.index(category)] = value
+        context = context if isinstance(context, Context) else Context.from_mapping(context)
+        probs, scored = self.score(texts)
+        extra = scored.extra[:, 0] + self.policy.text_intercept if scored.extra is not None else None
+        decisions = self.policy.decide(probs, cut, context.open_to_other_roles, extra)
+        # most serious first, then most probable; the sort is stable, so exact ties keep category order
+        order = np.lexsort((-probs, np.broadcast_to(-_SEVERITY, probs.shape)), axis=1)
+        return Assessment(probs, cut, probs >= cut, order, decisions, scored)
+
     def predict(self, texts: Sequence[str], context: Mapping[str, Any] | Context | None = None,
                 evidence: bool = True, thresholds: Mapping[str, float] | None = None,
                 advice: bool = True) -> list[Prediction]:
@@ -94,21 +127,16 @@ class Predictor:
         """
         if isinstance(texts, str):
             raise TypeError("predict takes a list of texts, not a single string")
-        cut = self.thresholds.copy()
-        for category, value in check_thresholds(thresholds).items():
-            cut[CATEGORIES.index(category)] = value
+        check_thresholds(thresholds)
         context = context if isinstance(context, Context) else Context.from_mapping(context)
         if not texts:
             return []
-        probs, scored = self.score(texts)
-        extra = scored.extra[:, 0] + self.policy.text_intercept if scored.extra is not None else None
-        decisions = self.policy.decide(probs, cut, context.open_to_other_roles, extra)
-        hits_all = probs >= cut
+        assessed = self.assess(texts, context, thresholds)
+        probs, cut, scored, decisions = assessed.probabilities, assessed.thresholds, assessed.scored, assessed.decisions
         cut_by_category = dict(zip(CATEGORIES, (float(t) for t in cut)))
         out = []
         for i, text in enumerate(texts):
-            # most serious first, then most probable
-            hits = sorted(np.flatnonzero(hits_all[i]).tolist(), key=lambda k: (-_SEVERITY[k], -probs[i, k]))
+            hits = assessed.flags(i)
             scores = dict(zip(CATEGORIES, probs[i].tolist()))
             spans = (select_evidence(partial(self.span_probabilities, embedding=None if scored.embeddings is None
                                              else scored.embeddings[i]), text, hits, cut) if evidence else {})
