@@ -86,8 +86,6 @@ def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str, evi
     return out
 
 
-
-
 def batch_scores(predictor: Predictor, texts: list[str], thresholds: dict[str, float] | None = None
                  ) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
     """What `Predictor.predict(texts, evidence=False, advice=False)` gives a batch file, from the same

@@ -49,9 +49,6 @@ class Summary:
     error_ids: list = field(default_factory=list)   # the first few ids of rows not scored (--id-column)
     seconds: float = 0.0
 
-    def add(self, scored: pd.DataFrame) -> None:
-        self.merge(self.count(scored, self.id_column))
-
     @staticmethod
     def count(scored: pd.DataFrame, id_column: str | None) -> tuple:
         """One chunk's share of the summary, small enough to send back from a worker: rows, errors, the first

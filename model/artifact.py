@@ -33,7 +33,7 @@ from typing import Any
 
 import joblib
 
-from redflags.model.bundle import BUNDLE_FORMAT, BundleError, ModelBundle
+from redflags.model.bundle import BUNDLE_FORMAT, READABLE_FORMATS, BundleError, ModelBundle
 from redflags.model.predict import Predictor
 
 RETRAIN_HINT = "Run `make train` (or `redflags train`) to build a fresh model."
@@ -68,7 +68,7 @@ def sha256_of(path: Path) -> str:
 def _check_format(path: Path, meta: dict[str, Any]) -> None:
     """Refuse, before unpickling, a bundle whose sidecar names another format (older sidecars name none)."""
     found = meta.get("bundle_format", 2)
-    if found != BUNDLE_FORMAT:
+    if found not in READABLE_FORMATS:
         raise ArtifactError(f"{path} holds a model bundle of format {found}; this code reads format "
                             f"{BUNDLE_FORMAT}. {RETRAIN_HINT}")
 

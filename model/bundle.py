@@ -20,6 +20,9 @@ from redflags.model.tfidf import TfidfFeatures
 # coefficients, no pickled scikit-learn objects; 2: a fitted Pipeline plus the advice policy; 1: a text
 # recommender). Bump on any change a loader must know about.
 BUNDLE_FORMAT = 4
+# Format 3 is format 4 without an encoder block: such a bundle unpickles with `encoder` at its default (None),
+# so a model trained before the encoder mode keeps serving after an upgrade.
+READABLE_FORMATS = (3, 4)
 
 
 class BundleError(ValueError):
@@ -41,8 +44,8 @@ class ModelBundle:
 
     def validate(self) -> None:
         """Refuse at load what would otherwise fail mid-request."""
-        if self.format != BUNDLE_FORMAT:
-            raise BundleError(f"format {self.format}, this code reads format {BUNDLE_FORMAT}")
+        if self.format not in READABLE_FORMATS:
+            raise BundleError(f"format {self.format}, this code reads formats {READABLE_FORMATS}")
         if not self.features or not all(isinstance(f, TfidfFeatures) for f in self.features):
             raise BundleError("no TF-IDF features")
         n_features = sum(len(f.idf) for f in self.features)

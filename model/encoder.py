@@ -98,6 +98,7 @@ class SentenceEncoder:
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise EncoderUnavailable(f"the sentence encoder needs {exc.name!r}: {EXTRA_HINT}") from exc
+        self._threads = threads
         model_path, tokenizer_path = model_files()
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(max_length=max_tokens)
@@ -130,7 +131,9 @@ class SentenceEncoder:
         out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tokenizer.encode_batch(texts)
+        # encode_batch tokenises on every core (Rust threads); a capped encoder tokenises in its own thread
+        encodings = (self._tokenizer.encode_batch(texts) if self._threads is None
+                     else [self._tokenizer.encode(t) for t in texts])
         order = np.argsort([len(e.ids) for e in encodings], kind="stable")
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]

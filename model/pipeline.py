@@ -9,6 +9,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
+
+from redflags.model.encoder import DIMENSION
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion
@@ -23,7 +25,7 @@ class EmbeddingFeatures(BaseEstimator, TransformerMixin):
     """
 
     def __init__(self, embed: Callable[[Sequence[str]], np.ndarray] | None = None, weight: float = 0.25,
-                 dense_dim: int = 384) -> None:
+                 dense_dim: int = DIMENSION) -> None:
         self.embed = embed
         self.weight = weight
         self.dense_dim = dense_dim

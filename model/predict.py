@@ -97,8 +97,7 @@ class Predictor:
     def span_probabilities(self, spans: list[str], embedding: np.ndarray | None = None) -> np.ndarray:
         """Each span's category probabilities, scored as its scoring sentences are: its own TF-IDF row and,
         in the encoder mode, the `embedding` of the text it comes from (evidence ranks spans with it)."""
-        dense = np.repeat(embedding[None, :], len(spans), axis=0) if self.scorer.dense_dim else None
-        return self.scorer.probabilities(spans, dense)
+        return self.scorer.probabilities(spans, embedding[None, :] if self.scorer.dense_dim else None)
 
     def assess(self, texts: Sequence[str], context: Mapping[str, Any] | Context | None = None,
                thresholds: Mapping[str, float] | None = None) -> Assessment:
@@ -127,9 +126,9 @@ class Predictor:
         """
         if isinstance(texts, str):
             raise TypeError("predict takes a list of texts, not a single string")
-        check_thresholds(thresholds)
         context = context if isinstance(context, Context) else Context.from_mapping(context)
         if not texts:
+            check_thresholds(thresholds)   # a bad override is an error even for an empty batch
             return []
         assessed = self.assess(texts, context, thresholds)
         probs, cut, scored, decisions = assessed.probabilities, assessed.thresholds, assessed.scored, assessed.decisions

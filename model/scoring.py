@@ -66,11 +66,11 @@ def _score_group(scorer: LinearScorer, texts: Sequence[str], sentences: bool, we
     rows, sizes, n_sentences = scorer.encode_sentences(texts, UNIT_MIN_WORDS if sentences else None)
     first = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
     k = len(scorer.intercept)
-    embeddings = dense = None
-    if scorer.dense_dim:   # one encoding per text, shared by its sentence rows
+    embeddings = offset = None
+    if scorer.dense_dim:   # one encoding per text; its sentence rows share the text's dense scores
         embeddings = np.asarray(embed(list(texts)), dtype=float)
-        dense = np.repeat(embeddings, sizes, axis=0)
-    linear = scorer.linear(rows, weights, dense)
+        offset = np.repeat(scorer.dense_scores(embeddings, weights), sizes, axis=0)
+    linear = scorer.linear(rows, weights, offset)
     probs = sigmoid(linear[:, :k] + scorer.intercept)
     whole = probs[first]
     split = sizes > 1

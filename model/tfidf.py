@@ -244,6 +244,13 @@ class _RowBuilder:
         return rows[known], ids[known]
 
 
+def dense_part(pipeline):
+    """The pipeline's encoder block (`redflags.model.pipeline.EmbeddingFeatures`: a last feature part with
+    `dense_dim` and `weight`), or None; found by shape, so serving never imports scikit-learn."""
+    last = pipeline.named_steps["features"].transformer_list[-1][1]
+    return last if hasattr(last, "dense_dim") and hasattr(last, "weight") else None
+
+
 class LinearScorer:
     """Category logits (and any extra linear scores) of TF-IDF rows, from exported features.
 
@@ -279,10 +286,9 @@ class LinearScorer:
         A last union part with `dense_dim` and `weight` attributes (the sentence encoder's block,
         `redflags.model.pipeline.EmbeddingFeatures`) becomes the dense block, its weight folded into the
         coefficients so that the scorer takes unweighted embeddings."""
-        union = pipeline.named_steps["features"]
-        parts = [part for _, part in union.transformer_list]
-        dense = parts.pop() if parts and hasattr(parts[-1], "dense_dim") else None
-        features = [TfidfFeatures.from_vectorizer(vec) for vec in parts]
+        parts = [part for _, part in pipeline.named_steps["features"].transformer_list]
+        dense = dense_part(pipeline)
+        features = [TfidfFeatures.from_vectorizer(vec) for vec in (parts[:-1] if dense is not None else parts)]
         estimators = pipeline.named_steps["clf"].estimators_
         n_sparse = sum(len(f.idf) for f in features)
         n = n_sparse + (dense.dense_dim if dense is not None else 0)
@@ -389,19 +395,15 @@ class LinearScorer:
         return indptr, cols, values
 
     # -- products ---------------------------------------------------------------------------------
-    def linear(self, rows: CsrParts, weights: np.ndarray, dense: np.ndarray | None = None) -> np.ndarray:
+    def linear(self, rows: CsrParts, weights: np.ndarray, offset: np.ndarray | None = None) -> np.ndarray:
         """Rows of X @ weights: scipy's compiled product for a batch; for a handful of non-zeros (one
-        short text, an API call) numpy alone, which skips scipy's set-up cost. With a dense block,
-        `dense` (rows x dense_dim) meets the weights' last dense_dim rows."""
+        short text, an API call) numpy alone, which skips scipy's set-up cost. With a dense block, `offset`
+        (`dense_scores` of the rows' embeddings, one row or one per row) is added."""
         indptr, indices, data = rows
         n = len(indptr) - 1
-        if self.dense_dim:
-            if dense is None or np.shape(dense) != (n, self.dense_dim):
-                raise ValueError(f"this scorer needs a dense block of shape ({n}, {self.dense_dim}), got "
-                                 f"{None if dense is None else np.shape(dense)}")
-            sparse_weights = weights[:self.n_features]
-        else:
-            sparse_weights = weights
+        if self.dense_dim and offset is None:
+            raise ValueError("this scorer has a dense block: linear() needs its scores (dense_scores)")
+        sparse_weights = weights[:self.n_features]
         if len(indices) > _SMALL_NNZ:
             out = np.asarray(sp.csr_matrix((data, indices, indptr), shape=(n, self.n_features)) @ sparse_weights)
         else:
@@ -410,9 +412,19 @@ class LinearScorer:
                 cums = np.vstack([np.zeros((1, weights.shape[1])),
                                   np.cumsum(data[:, None] * sparse_weights[indices], axis=0)])
                 out[:] = cums[indptr[1:]] - cums[indptr[:-1]]
-        if self.dense_dim:
-            out += np.asarray(dense, dtype=float) @ weights[self.n_features:]
+        if offset is not None:
+            out += offset
         return out
 
+    def dense_scores(self, dense: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """The dense block's part of the linear scores: embeddings (m x dense_dim) @ the weights' last rows.
+        Computed once per text; its sentence rows and evidence spans share it."""
+        if np.ndim(dense) != 2 or np.shape(dense)[1] != self.dense_dim or not self.dense_dim:
+            raise ValueError(f"this scorer's dense block takes rows of {self.dense_dim} values, got shape "
+                             f"{np.shape(dense)}")
+        return np.asarray(dense, dtype=float) @ weights[self.n_features:]
+
     def probabilities(self, docs: Sequence[str], dense: np.ndarray | None = None) -> np.ndarray:
-        return sigmoid(self.linear(self.encode(docs), self.coef, dense) + self.intercept)
+        """Probabilities of `docs`; with a dense block, `dense` gives each doc's embedding (or one for all)."""
+        offset = self.dense_scores(dense, self.coef) if dense is not None else None
+        return sigmoid(self.linear(self.encode(docs), self.coef, offset) + self.intercept)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,8 +21,11 @@ ENCODE_CHUNK = 512   # texts per encoder call: the unit of progress and of memor
 SAVE_EVERY = 8192    # newly encoded texts after which the cache is written (when it has a path)
 
 
+KEY_BYTES = 16
+
+
 def text_key(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=KEY_BYTES).digest()
 
 
 def cache_path_for(model_path: str | Path) -> Path:
@@ -48,12 +52,13 @@ class EmbeddingCache:
 
     def _load(self, path: Path) -> None:
         try:
-            with np.load(path) as data:
+            with open(path, "rb") as fh, np.load(fh) as data:   # our handle: closed even when the zip is bad
                 keys, vectors = data["keys"], data["vectors"]
-        except (OSError, ValueError, KeyError):   # a damaged cache is only a slower run
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):   # damaged: only a slower run
             return
-        if vectors.ndim == 2 and vectors.shape[1] == DIMENSION and len(keys) == len(vectors):
-            self.vectors = {bytes(k): v for k, v in zip(keys, vectors)}
+        if (vectors.ndim == 2 and vectors.shape[1] == DIMENSION and keys.shape == (len(vectors), KEY_BYTES)
+                and keys.dtype == np.uint8):
+            self.vectors = {k.tobytes(): v for k, v in zip(keys, vectors)}
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -102,8 +107,9 @@ class EmbeddingCache:
 
     def subset(self, texts: Sequence[str]) -> "EmbeddingCache":
         """A cache holding only `texts` (what a cross-validation worker needs), without a file."""
+        if self.missing(texts):
+            self(texts)
         out = EmbeddingCache(None, threads=1)
-        self(texts)
         out.vectors = {k: self.vectors[k] for k in map(text_key, texts)}
         return out
 
@@ -112,8 +118,11 @@ class EmbeddingCache:
         path or without anything new."""
         if self.path is None or not self._unsaved:
             return
+        from redflags.model.artifact import fsync_dir
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        keys = np.array(list(self.vectors), dtype="S16")
+        # raw digest bytes as uint8 rows: numpy's fixed-width bytes ("S16") would drop a trailing NUL
+        keys = np.frombuffer(b"".join(self.vectors), dtype=np.uint8).reshape(-1, KEY_BYTES)
         vectors = np.stack(list(self.vectors.values())) if self.vectors else np.zeros((0, DIMENSION), np.float32)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
@@ -122,6 +131,7 @@ class EmbeddingCache:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
+            fsync_dir(self.path.parent)
         finally:
             tmp.unlink(missing_ok=True)
         self._unsaved = 0

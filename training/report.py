@@ -270,7 +270,7 @@ def write_reports(out: Path, metrics: dict[str, Any], meta: dict[str, Any], sele
         n_test=metrics["n_test"], seed=context["seed"], corpus_sha256=meta["corpus_sha256"],
         features="word 1-%d grams" % p["word_ngram_max"] + (" + char_wb 2-5 grams" if p["features"] == "word+char" else "")
         + (f" + {meta['encoder']['model_id']} sentence embeddings at weight {meta['encoder']['weight']:g} (the opt-in "
-           "encoder mode; each text and each scoring sentence is encoded)" if meta.get("encoder") else ""),
+           "encoder mode; each text is encoded once, and its sentence rows carry its embedding)" if meta.get("encoder") else ""),
         bundle_format=meta.get("bundle_format", "?"), modes_section=modes_section(meta.get("features", "tfidf")),
         C=p["C"], class_weight=p["class_weight"], folds=context["folds"], cv_ap=selection["cv_mean_average_precision"],
         combine_rule=selection["combine_rule"],

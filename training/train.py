@@ -19,7 +19,7 @@ import sklearn
 from iterstrat.ml_stratifiers import MultilabelStratifiedKFold, MultilabelStratifiedShuffleSplit
 from joblib import Parallel, delayed
 from scipy.optimize import minimize
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import Ridge
 from sklearn.metrics import average_precision_score, f1_score
 from sklearn.pipeline import Pipeline
 
@@ -33,7 +33,7 @@ from redflags.model.policy import (RANK, AdvicePolicy, choose_margin, fit_ordina
                                    policy_features)
 from redflags.model.scoring import Embed, score_texts
 from redflags.model.taxonomy import CATEGORIES, RECOMMENDATIONS
-from redflags.model.tfidf import LinearScorer
+from redflags.model.tfidf import LinearScorer, dense_part
 from redflags.training.embeddings import EmbeddingCache
 
 log = logging.getLogger(__name__)
@@ -326,9 +326,8 @@ def fit_final(texts: list[str], Y: np.ndarray, params: dict[str, Any], seed: int
 
 
 def _encoder_block(pipeline: Pipeline) -> EncoderBlock | None:
-    last = pipeline.named_steps["features"].transformer_list[-1][1]
-    return EncoderBlock(weight=float(last.weight), dimension=int(last.dense_dim)) \
-        if isinstance(last, EmbeddingFeatures) else None
+    part = dense_part(pipeline)
+    return EncoderBlock(weight=float(part.weight), dimension=int(part.dense_dim)) if part is not None else None
 
 
 def fold_encoder_weight(coef: np.ndarray, pipeline: Pipeline) -> np.ndarray:
@@ -376,7 +375,6 @@ def make_bundle(pipeline: Pipeline, policy: AdvicePolicy, combiner: Combiner | s
             "trained_with_sklearn": sklearn.__version__,
             "python_version": platform.python_version(),
             "combine_rule": combiner.rule,
-            "features": "tfidf+encoder" if block is not None else "tfidf",
             **({"encoder": {"model_id": block.model_id, "weight": block.weight}} if block is not None else {}),
             "advice_policy": policy.kind,
             "thresholds": dict(thresholds),

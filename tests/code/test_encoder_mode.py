@@ -26,7 +26,7 @@ from redflags.model.scoring import UNIT_MIN_WORDS, score_texts
 from redflags.model.taxonomy import CATEGORIES
 from redflags.model.tfidf import LinearScorer, token_sentences
 from redflags.training.data import label_matrix
-from redflags.training.embeddings import EmbeddingCache
+from redflags.training.embeddings import EmbeddingCache, text_key
 from redflags.training.train import fit_final, fold_encoder_weight, make_bundle
 from tests.tiny import TINY
 
@@ -96,6 +96,8 @@ def test_a_dense_block_of_the_wrong_shape_is_refused():
         scorer.probabilities(["a text"], None)
     with pytest.raises(ValueError, match="dense block"):
         scorer.probabilities(["a text"], np.zeros((1, 5)))
+    with pytest.raises(ValueError, match="dense block"):
+        scorer.linear(scorer.encode(["a text"]), scorer.coef)
     with pytest.raises(ValueError, match="needs `embed`"):
         score_texts(scorer, ["a text"])
 
@@ -136,7 +138,7 @@ def test_training_encodes_each_text_once():
 def test_the_bundle_records_and_validates_the_block(tmp_path):
     bundle = tiny_encoder_bundle(GeneratedEncoder())
     assert bundle.encoder == EncoderBlock(weight=0.5) and bundle.feature_set == "tfidf+encoder"
-    assert bundle.metadata["features"] == "tfidf+encoder"
+    assert bundle.metadata["encoder"] == {"model_id": EncoderBlock().model_id, "weight": 0.5}
     bundle.validate()
     bad = dataclasses.replace(bundle, coef=bundle.coef[:-1])
     with pytest.raises(BundleError, match="do not fit"):
@@ -155,6 +157,25 @@ def test_a_model_of_the_encoder_mode_without_the_extra_is_a_clear_load_error(tmp
     monkeypatch.setattr(encoder_module, "extra_installed", lambda: False)
     with pytest.raises(ArtifactError, match=r"encoder mode.*\[encoder\]"):
         load_predictor(path)
+
+
+def test_a_format_3_model_from_before_the_encoder_mode_still_loads(tmp_path, tiny_model_path):
+    """Format 3 is format 4 without the encoder block: a model trained before the upgrade keeps serving."""
+    import joblib
+
+    from redflags.model.bundle import ModelBundle
+    from tests.tiny import tiny_bundle
+
+    bundle = tiny_bundle()
+    del bundle.__dict__["encoder"]   # as a format-3 pickle has it: no such attribute at all
+    bundle.format = 3
+    path = tmp_path / "model.joblib"
+    save_bundle(bundle, path)
+    assert joblib.load(path).__dict__.get("encoder", "absent") == "absent"
+    old = load_predictor(path)
+    assert old.features == "tfidf" and isinstance(old.bundle, ModelBundle)
+    text = ["They asked me to pay for a training kit and send my bank details by chat."]
+    np.testing.assert_allclose(old.probabilities(text), load_predictor(tiny_model_path).probabilities(text))
 
 
 def test_the_predictor_scores_with_its_encoder_and_travels_without_it():
@@ -196,8 +217,19 @@ def test_the_embedding_cache_encodes_each_text_once_and_survives_a_restart(tmp_p
     again = EmbeddingCache(path, encode=GeneratedEncoder())
     assert len(again) == 3 and again.missing(["a", "b", "c", "d"]) == 1
     np.testing.assert_array_equal(again(["a"])[0], first[0])
-    path.write_bytes(b"not a cache")   # a damaged cache is only a slower run
-    assert len(EmbeddingCache(path, encode=embed)) == 0
+    good = path.read_bytes()
+    for damaged in (b"not a cache", good[:len(good) // 2]):   # a damaged cache is only a slower run
+        path.write_bytes(damaged)
+        assert len(EmbeddingCache(path, encode=embed)) == 0
+
+
+def test_a_digest_ending_in_a_zero_byte_survives_the_cache_file(tmp_path):
+    text = next(t for t in (f"text {i}" for i in range(10_000)) if text_key(t).endswith(b"\x00"))
+    cache = EmbeddingCache(tmp_path / "embeddings.npz", encode=GeneratedEncoder())
+    cache([text, "another"])
+    cache.save()
+    again = EmbeddingCache(tmp_path / "embeddings.npz", encode=GeneratedEncoder())
+    assert again.missing([text, "another"]) == 0
 
 
 def test_the_config_switch(tmp_path):
