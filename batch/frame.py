@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 
@@ -136,7 +137,7 @@ def csv_bytes(frame: pd.DataFrame, sep: str = ",", header: bool = False, escape:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = lambda value: pa.scalar(value, pa.large_string())   # noqa: E731
+    text = _arrow_text
     columns[-1] = pc.binary_join_element_wise(columns[-1], text(""), text("\n"))   # the line's end
     lines = pc.binary_join_element_wise(*columns, text(sep))
     if isinstance(lines, pa.ChunkedArray):
@@ -165,7 +166,7 @@ def _arrow_columns(frame: pd.DataFrame, sep: str, escape: bool):
     if sep not in (",", "\t"):
         return None
     special = "[" + sep + '"\n]'   # what csv.QUOTE_MINIMAL quotes, with pandas' line terminator "\n"
-    text = lambda value: pa.scalar(value, pa.large_string())   # noqa: E731
+    text = _arrow_text
     out = []
     for name in frame.columns:
         series = frame[name]
@@ -205,16 +206,21 @@ def _arrow_columns(frame: pd.DataFrame, sep: str, escape: bool):
 
 
 _PROBABILITY_COLUMNS = frozenset(f"p_{c}" for c in CATEGORIES)
-_ARROW_TABLE: list = []
 
 
+@functools.cache
 def _probability_arrow():
     """_PROBABILITY_TEXT as an Arrow array, with a blank at the end for rows that were not scored."""
-    if not _ARROW_TABLE:
-        import pyarrow as pa
+    import pyarrow as pa
 
-        _ARROW_TABLE.append(pa.array([*_PROBABILITY_TEXT.tolist(), ""], type=pa.large_string()))
-    return _ARROW_TABLE[0]
+    return pa.array([*_PROBABILITY_TEXT.tolist(), ""], type=pa.large_string())
+
+
+def _arrow_text(value: str):
+    """A large_string scalar (the separators and quotes joined between Arrow columns)."""
+    import pyarrow as pa
+
+    return pa.scalar(value, pa.large_string())
 
 
 def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:

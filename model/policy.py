@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
 from redflags.model.taxonomy import BY_ID, CATEGORIES, NEVER_SOFTENED, RECOMMENDATIONS
 
@@ -114,6 +113,8 @@ def fit_ordinal(X: np.ndarray, y: np.ndarray, l2: float = 1.0) -> OrdinalModel:
     theta0 = np.concatenate([np.full(n_feat, 0.1), [1.0], np.zeros(n_cut - 1)])
     bounds = ([(0.0, None)] * min(n_feat, N_MONOTONE) + [(None, None)] * max(0, n_feat - N_MONOTONE)
               + [(None, None)] * n_cut)
+    from scipy.optimize import minimize   # only training fits; serving never pays this import
+
     result = minimize(loss, theta0, method="L-BFGS-B", bounds=bounds, options={"maxiter": 500})
     w, cuts = unpack(result.x)
     w[:N_MONOTONE] = np.maximum(w[:N_MONOTONE], 0.0)
